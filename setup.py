@@ -24,6 +24,10 @@ def reqs(key):
     return cfg.get(key, "").split()
 
 
+# Every `<name>_requirements` key of settings.ini is the extra `<name>`; `all` is their union.
+extras = {k[:-len("_requirements")]: reqs(k) for k in cfg if k.endswith("_requirements") and k != "requirements"}
+extras["all"] = sorted({r for v in extras.values() for r in v})
+
 nbs = sorted(str(p) for p in Path("nbs").glob("[0-9]*.ipynb"))
 
 setuptools.setup(
@@ -40,11 +44,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["autopose", "autopose.*"]),
     include_package_data=True,
     install_requires=reqs("requirements"),
-    extras_require={
-        "viz": reqs("viz_requirements"),
-        "dev": reqs("dev_requirements"),
-        "all": reqs("viz_requirements") + reqs("dev_requirements"),
-    },
+    extras_require=extras,
     # The stage notebooks travel with the package so that `autopose run` works from a pip install.
     data_files=[("share/autopose/nbs", nbs)],
     dependency_links=[],
