@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/15a_main.ipynb #69d0908e
+# %% ../nbs/15a_main.ipynb #92863abe
 from .pipeline import main
 
-# %% ../nbs/15a_main.ipynb #76674330
+# %% ../nbs/15a_main.ipynb #dad6232b
 #| eval: false
 if __name__ == "__main__": raise SystemExit(main())
