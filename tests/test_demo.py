@@ -7,6 +7,7 @@ import json, os, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from autopose.core import PoseDataset
@@ -41,6 +42,12 @@ def test_demo_writes_reports_and_outputs(demo_run):
     assert counts.max() >= 2 * counts.min(), f"the demo set must be imbalanced, got {counts}"
     summary = json.loads((out / "summary" / "summary.json").read_text())
     assert summary["procedural"] is True and summary["sequences"] == len(ds)
+    syn = PoseDataset.load(out / "synth" / "synthetic.npz")
+    assert syn.class_names == ds.class_names and syn.class_counts().min() >= 1
+    for s in syn.sequences:  # every synthetic clip: bones of constant length, valid, with its provenance
+        b = syn.joint_set.bones
+        L = np.linalg.norm(s.xyz[:, b[:, 0]].astype(np.float64) - s.xyz[:, b[:, 1]], axis=-1)
+        assert np.abs(L - L[0]).max() <= 1e-6 and s.meta["validity"]["valid"] and s.meta["sources"]
 
 
 def test_second_run_skips_every_finished_stage(demo_run):
@@ -55,7 +62,7 @@ def test_reports_read_top_to_bottom(demo_run):
     """every executed notebook is valid nbformat, ran every code cell in order, and holds no error"""
     out, *_ = demo_run
     reports = sorted(out.glob("*.ipynb"))
-    assert {p.name for p in reports} >= {"90_testing.ipynb", "00_core.ipynb"}
+    assert {p.name for p in reports} == {"90_testing.ipynb", "00_core.ipynb", "08_synth.ipynb"}
     for p in reports:
         nb = nbformat.read(p, as_version=4)
         nbformat.validate(nb)

@@ -28,12 +28,16 @@ def test_real_dataset_flows_through_the_demo(real_run):
     run = json.loads((real_run / "run.json").read_text())
     assert run["status"] == "done"
     assert [(s["notebook"], s["status"]) for s in run["stages"]] == [
-        ("03_datasets.ipynb", "ran"), ("90_testing.ipynb", "skipped by when"), ("00_core.ipynb", "ran")]
+        ("03_datasets.ipynb", "ran"), ("90_testing.ipynb", "skipped by when"), ("00_core.ipynb", "ran"), ("08_synth.ipynb", "ran")]
     ds = PoseDataset.load(real_run / "data" / "dataset.npz")
     assert (len(ds), ds.num_classes, ds.joint_set.name, ds.meta["name"], ds.meta["procedural"]) == (557, 20, "kinect_v1_msr", "msr_action3d", False)
     assert len(ds.meta["bad_files"]) == 10 and set(ds.splits) == {"xsub_train", "xsub_test"}
     summary = json.loads((real_run / "summary" / "summary.json").read_text())
     assert summary["procedural"] is False and summary["sequences"] == 557 and len(summary["classes"]) == 20
+    syn = PoseDataset.load(real_run / "synth" / "synthetic.npz")
+    assert syn.joint_set.name == "kinect_v1_msr" and syn.class_counts().tolist() == [4] * 20
+    train = set(ds.split("xsub_train").names)
+    assert all(set(s.meta["sources"]) <= train for s in syn.sequences)  # made from training subjects only
 
 
 def test_the_dataset_report_ran_clean(real_run):
