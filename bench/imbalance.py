@@ -1,0 +1,321 @@
+"""The imbalance benchmark: does an augmentation help a skeleton recognizer on the minority classes?
+
+Measured on held-out real subjects:
+
+    python bench/imbalance.py [--datasets msr_action3d,utkinect] [--seeds 5] [--k 1,2,3] [--arms ...]
+                              [--model tcn] [--steps 1000] [--jobs 1] [--quick] [--out bench/results/imbalance]
+
+Protocol (GitHub issue 5). Cross-subject splits (MSR Action3D: the 557 files of the CVPR'12 list, subjects
+1,3,5,7,9 train / 2,4,6,8,10 test; UTKinect: the same odd/even subject split). For each seed, `--minority`
+classes are chosen with the seed and each is reduced to k training clips chosen with the seed (nested: the
+k=1 clip is among the k=2 clips); the other classes keep all theirs; the test split is untouched. Every arm
+of a seed trains the same recognizer (`autopose.recognize`) from the same initial weights, with the same
+preprocessing and the same number of optimiser steps; the arms differ only in their training set and
+their on-the-fly transform. The full-data rows train on the unreduced training split: the upper bound.
+
+An arm is one function `(train PoseDataset, rng) -> (train PoseDataset, transform or None)` registered
+with `@arm(name, baseline=...)`; the transform is `(x (B, T, J, 3) numpy, rng) -> x`, applied to each
+training batch of canonical clips. Adding an arm is a decorated function in this file.
+
+Reported per dataset and k: mean ± sample std over seeds of minority recall (mean recall of the reduced
+classes), majority recall, balanced accuracy and top-1, and for every arm the paired per-seed difference
+in minority and majority recall against the best baseline (the baseline arm with the highest mean
+minority recall at that k), with the worst seed and the count of seeds where the arm is better.
+Writes <out>.json (every run's numbers and the settings) and <out>.md (the tables), prints both's tables.
+"""
+from __future__ import annotations
+
+import argparse, contextlib, json, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine  # noqa: E402
+
+from autopose.core import PoseDataset, atomic_write  # noqa: E402
+from autopose.recognize import ClassicAugment, Transform, make_imbalanced, oversample, train_and_evaluate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+# ---------------------------------------------------------------- datasets
+@dataclass(frozen=True)
+class BenchDataset:
+    name: str          # a name `autopose.datasets.load_dataset` knows
+    folder: str        # under --data
+    n_minority: int    # classes reduced to k clips (default; --minority overrides)
+
+
+DATASETS = {"msr_action3d": BenchDataset("msr_action3d", "msr_action3d", 5),   # 5 of 20 classes
+            "utkinect": BenchDataset("utkinect", "utkinect", 3)}               # 3 of 10 classes
+
+
+@lru_cache(maxsize=None)
+def load(name: str, data_root: str) -> PoseDataset:
+    "The dataset with its xsub_train / xsub_test splits (cached per process)."
+    from autopose.datasets import load_dataset
+    ds = load_dataset(name, Path(data_root) / DATASETS[name].folder)
+    missing = {"xsub_train", "xsub_test"} - set(ds.splits)
+    if missing: raise ValueError(f"{name}: expected the splits xsub_train and xsub_test, missing {sorted(missing)}")
+    return ds
+
+
+# ---------------------------------------------------------------- arms
+ArmFn = Callable[[PoseDataset, np.random.Generator], "tuple[PoseDataset, Transform | None]"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    fn: ArmFn
+    baseline: bool     # counts as a baseline when picking "the best baseline"
+    description: str
+
+
+ARMS: dict[str, Arm] = {}
+
+
+def arm(name: str, baseline: bool = False):
+    "Register `fn(train, rng) -> (train, transform | None)` as the arm `name`."
+    def register(fn: ArmFn) -> ArmFn:
+        ARMS[name] = Arm(fn, baseline, (fn.__doc__ or "").strip())
+        return fn
+    return register
+
+
+@arm("none", baseline=True)
+def arm_none(train, rng):
+    "The reduced training set as is."
+    return train, None
+
+
+@arm("oversample", baseline=True)
+def arm_oversample(train, rng):
+    "Every class's clips repeated up to the largest class (class-balanced sampling)."
+    return oversample(train, rng), None
+
+
+@arm("classic", baseline=True)
+def arm_classic(train, rng):
+    "On-the-fly crop, rotation about y, scale and joint noise (autopose.recognize.ClassicAugment)."
+    return train, ClassicAugment()
+
+
+@arm("oversample+classic", baseline=True)
+def arm_oversample_classic(train, rng):
+    "Oversampling and the classic on-the-fly augmentation together."
+    return oversample(train, rng), ClassicAugment()
+
+
+# The issue's targets, checked when arms of these names were run: TARGET_ARM must beat the best baseline's
+# minority recall by >= 5 points on average and on every seed, with majority recall no more than 1 point
+# lower on average; TARGET_SOLO must beat oversample+classic's mean minority recall.
+TARGET_ARM, TARGET_SOLO = "autopose+classic", "autopose"
+
+
+# ---------------------------------------------------------------- one run
+def run_one(job: dict) -> dict:
+    """Train and evaluate one (dataset, seed, k, arm); k = None is the full-data upper bound."""
+    import torch
+    torch.set_num_threads(job["threads"])
+    ds = load(job["dataset"], job["data"])
+    train, test = ds.split("xsub_train"), ds.split("xsub_test")
+    n_min, seed, k = job["n_minority"], job["seed"], job["k"]
+    reduced, minority = make_imbalanced(train, n_min, k or 1, seed=seed)
+    if k is None: reduced = train                     # full data; the minority classes are the same as for every k
+    rng = np.random.default_rng([seed, 0 if k is None else k, 101])
+    t0 = time.perf_counter()
+    aug_train, transform = ARMS[job["arm"]].fn(reduced, rng)
+    res = train_and_evaluate(aug_train, test, model=job["model"], seed=seed, steps=job["steps"], T=job["T"],
+                             transform=transform, minority=minority, device=job["device"], batch_size=job["batch_size"])
+    res.pop("model"); res.pop("confusion")
+    return {k_: job[k_] for k_ in ("dataset", "seed", "k", "arm")} | res | {"wall_s": time.perf_counter() - t0, "key": job_key(job)}
+
+
+def job_key(job: dict) -> str:
+    "Everything that decides a run's numbers (a finished run with this key is not run again with --resume)."
+    return json.dumps({k: job[k] for k in ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")}, sort_keys=True)
+
+
+# ---------------------------------------------------------------- aggregation
+METRICS = ("minority_recall", "majority_recall", "balanced_accuracy", "top1")
+
+
+def _ms(v):
+    v = np.asarray(v, float) * 100
+    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}"
+
+
+def summarise(runs: list[dict], arms: list[str]) -> dict:
+    "Per dataset and k: mean/std per arm, the best baseline, paired per-seed differences, target checks."
+    out = {}
+    for d in sorted({r["dataset"] for r in runs}):
+        out[d] = {}
+        for k in sorted({r["k"] for r in runs if r["dataset"] == d}, key=lambda v: (v is None, v)):
+            rows = {a: sorted((r for r in runs if r["dataset"] == d and r["k"] == k and r["arm"] == a), key=lambda r: r["seed"]) for a in arms}
+            rows = {a: rs for a, rs in rows.items() if rs}
+            stats = {a: {m: [r[m] for r in rs] for m in METRICS} | {"seeds": [r["seed"] for r in rs]} for a, rs in rows.items()}
+            base = [a for a in stats if ARMS[a].baseline]
+            best = max(base, key=lambda a: np.mean(stats[a]["minority_recall"])) if base else None
+            for a, s in stats.items():
+                if best is None or s["seeds"] != stats[best]["seeds"]: continue
+                for m in ("minority_recall", "majority_recall"):
+                    s[f"diff_{m}"] = (np.array(s[m]) - np.array(stats[best][m])).tolist()
+            out[d]["all" if k is None else str(k)] = {"best_baseline": best, "arms": stats}
+    return out
+
+
+def targets(summary: dict) -> list[str]:
+    "The issue's targets, checked only where their arms were run."
+    lines = []
+    for d, ks in summary.items():
+        for k, s in ks.items():
+            if k == "all": continue
+            st = s["arms"]
+            if TARGET_ARM in st and "diff_minority_recall" in st[TARGET_ARM]:
+                dm, dj = np.array(st[TARGET_ARM]["diff_minority_recall"]) * 100, np.array(st[TARGET_ARM]["diff_majority_recall"]) * 100
+                ok = dm.mean() >= 5 and dm.min() >= 5 and dj.mean() >= -1
+                lines.append(f"{d} k={k}: {TARGET_ARM} vs {s['best_baseline']}: minority {dm.mean():+.1f} (worst seed {dm.min():+.1f}), "
+                             f"majority {dj.mean():+.1f} -> {'MET' if ok else 'NOT MET'} (minority >= +5 on average and on every seed, majority >= -1)")
+            if TARGET_SOLO in st and "oversample+classic" in st:
+                a, b = np.array(st[TARGET_SOLO]["minority_recall"]), np.array(st["oversample+classic"]["minority_recall"])
+                lines.append(f"{d} k={k}: {TARGET_SOLO} vs oversample+classic: minority {100 * (a.mean() - b.mean()):+.1f} -> {'MET' if a.mean() > b.mean() else 'NOT MET'}")
+    return lines or ["targets: not checked (the autopose arms were not run)"]
+
+
+def markdown(summary: dict, info: dict) -> str:
+    out = []
+    for d, ks in summary.items():
+        di = info[d]
+        out.append(f"### {d}: {di['n_minority']} minority classes of {di['classes']} reduced to k training clips "
+                   f"({di['n_train']} training clips in full, {di['n_test']} test clips)\n")
+        out.append("| k | arm | minority recall | majority recall | balanced acc. | top-1 | Δ minority vs best baseline | worst seed | seeds better | Δ majority |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for k, s in ks.items():
+            for a, st in s["arms"].items():
+                name = f"**{a}**" if a == s["best_baseline"] else a
+                cells = [_ms(st[m]) for m in METRICS]
+                if "diff_minority_recall" in st and a != s["best_baseline"]:
+                    dm = np.array(st["diff_minority_recall"]); dj = st["diff_majority_recall"]
+                    cells += [_ms(dm), f"{100 * dm.min():+.1f}", f"{int((dm > 0).sum())}/{len(dm)}", _ms(dj)]
+                else: cells += ["(best)" if a == s["best_baseline"] else "", "", "", ""]
+                out.append(f"| {'full' if k == 'all' else k} | {name} | " + " | ".join(cells) + " |")
+        out.append("")
+    out.append("Recall and accuracy in %, mean ± sample std over seeds; Δ = the paired per-seed difference against "
+               "the best baseline (bold: the baseline arm with the highest mean minority recall at that k); "
+               "'full' = trained on the unreduced training split (upper bound), minority classes as for k.\n")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- main
+def parse(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--datasets", default="msr_action3d,utkinect", help="comma-separated, from: " + ", ".join(DATASETS))
+    ap.add_argument("--data", default=str(SHARED), help="the folder holding the dataset folders")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    ap.add_argument("--k", default="1,2,3", help="training clips kept per minority class")
+    ap.add_argument("--minority", default="", help="override classes reduced per dataset, e.g. msr_action3d=5,utkinect=3")
+    ap.add_argument("--arms", default=",".join(ARMS), help="comma-separated, from: " + ", ".join(ARMS))
+    ap.add_argument("--full-arms", default="none,classic", help="arms also trained on the full training split (upper bound); empty: none")
+    ap.add_argument("--model", default="tcn", help="tcn or stgcn (autopose.recognize.MODELS)")
+    ap.add_argument("--steps", type=int, default=1000, help="optimiser steps per run (whatever the training set size)")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--T", type=int, default=32, help="frames per clip after resampling")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    ap.add_argument("--resume", action="store_true", help="keep the finished runs of an interrupted invocation (<out>.partial.jsonl)")
+    ap.add_argument("--quick", action="store_true", help="2 seeds, k=1, 300 steps, full-data arm 'classic' only: a smoke run in minutes")
+    ap.add_argument("--out", default="", help="output prefix (default bench/results/imbalance, or imbalance_quick with --quick)")
+    a = ap.parse_args(argv)
+    if a.quick: a.seeds, a.k, a.steps, a.full_arms = 2, "1", 300, "classic"
+    a.out = a.out or str(ROOT / "bench" / "results" / ("imbalance_quick" if a.quick else "imbalance"))
+    a.datasets = [d for d in a.datasets.split(",") if d]
+    a.arms = [x for x in a.arms.split(",") if x]
+    a.full_arms = [x for x in a.full_arms.split(",") if x]
+    a.k = [int(v) for v in a.k.split(",") if v]
+    for name, got, known in (("datasets", a.datasets, DATASETS), ("arms", a.arms + a.full_arms, ARMS)):
+        bad = [x for x in got if x not in known]
+        if bad: ap.error(f"--{name}: unknown {bad}; known: {', '.join(known)}")
+    a.n_minority = {d: DATASETS[d].n_minority for d in a.datasets}
+    for kv in filter(None, a.minority.split(",")):
+        d, n = kv.split("="); a.n_minority[d] = int(n)
+    return a
+
+
+def jobs_of(a) -> list[dict]:
+    common = dict(data=a.data, model=a.model, steps=a.steps, T=a.T, device=a.device, batch_size=a.batch_size, threads=a.threads)
+    out = []
+    for d in a.datasets:
+        for seed in range(a.seeds):
+            for k in a.k:
+                out += [common | dict(dataset=d, n_minority=a.n_minority[d], seed=seed, k=k, arm=x) for x in a.arms]
+            out += [common | dict(dataset=d, n_minority=a.n_minority[d], seed=seed, k=None, arm=x) for x in a.full_arms]
+    return out
+
+
+def main(argv=None):
+    a = parse(argv)
+    settings = {k: v for k, v in vars(a).items() if k not in ("data", "resume")}
+    out_path = Path(a.out).resolve()
+    settings["out"] = str(out_path.relative_to(ROOT)) if out_path.is_relative_to(ROOT) else out_path.name
+    import torch
+    torch.set_num_threads(a.threads)                 # as in every run, so that the machine line says what the runs use
+    mach = machine()
+    print(mach)
+    print("settings: " + json.dumps(settings))
+    info = {}
+    for d in a.datasets:
+        ds = load(d, a.data)
+        tr, te = ds.split("xsub_train"), ds.split("xsub_test")
+        info[d] = {"classes": ds.num_classes, "n_train": len(tr), "n_test": len(te), "n_minority": a.n_minority[d],
+                   "train_subjects": sorted(set(tr.subjects.tolist())), "test_subjects": sorted(set(te.subjects.tolist())),
+                   "minority_classes": {s: [ds.class_names[c] for c in make_imbalanced(tr, a.n_minority[d], 1, seed=s)[1]] for s in range(a.seeds)}}
+        print(f"{d}: {len(ds)} clips, {ds.num_classes} classes, train subjects {info[d]['train_subjects']} ({len(tr)} clips), "
+              f"test subjects {info[d]['test_subjects']} ({len(te)} clips)")
+    jobs, out = jobs_of(a), Path(a.out)
+    partial = out.with_suffix(".partial.jsonl")      # every finished run, appended as it finishes
+    done = {}
+    if a.resume and partial.is_file():
+        done = {r["key"]: r for r in map(json.loads, partial.read_text().splitlines()) if r.get("key")}
+    elif partial.is_file(): partial.unlink()
+    todo = [j for j in jobs if job_key(j) not in done]
+    print(f"{len(jobs)} runs ({a.model}, {a.steps} steps each, {a.jobs} in parallel)"
+          + (f"; {len(jobs) - len(todo)} already done in {partial.name}" if done else ""), flush=True)
+    t0 = time.perf_counter()
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with open(partial, "a") as log, contextlib.ExitStack() as stack:
+        if a.jobs > 1: results = stack.enter_context(ProcessPoolExecutor(a.jobs, mp_context=get_context("spawn"))).map(run_one, todo)
+        else: results = map(run_one, todo)
+        for i, r in enumerate(results):
+            done[r["key"]] = r; log.write(json.dumps(r) + "\n"); log.flush()
+            _progress(i, len(todo), r, t0)
+    runs = [done[job_key(j)] for j in jobs]
+    total = time.perf_counter() - t0
+    summary = summarise(runs, list(dict.fromkeys(a.arms + a.full_arms)))
+    tg = targets(summary)
+    md = (f"# Imbalance benchmark{' (quick)' if a.quick else ''}\n\n{mach}\n\nsettings: `{json.dumps(settings)}`\n\n"
+          f"{len(todo)} of {len(runs)} runs trained by this invocation in {total / 60:.1f} min\n\n" + markdown(summary, info) + "\n" + "\n".join(f"- {t}" for t in tg) + "\n")
+    with atomic_write(out.with_suffix(".json"), "w") as f:
+        json.dump({"machine": mach, "settings": settings, "datasets": info, "wall_s": total, "runs": runs,
+                   "summary": summary, "targets": tg}, f, indent=1)
+    with atomic_write(out.with_suffix(".md"), "w") as f: f.write(md)
+    partial.unlink()
+    print("\n" + markdown(summary, info)); print("\n".join(tg))
+    print(f"\n{len(todo)} of {len(runs)} runs trained by this invocation in {total / 60:.1f} min; wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+
+
+def _progress(i, n, r, t0):
+    print(f"[{i + 1}/{n}] {r['dataset']} seed {r['seed']} k {r['k'] if r['k'] is not None else 'full'} {r['arm']}: "
+          f"minority {100 * r['minority_recall']:.1f} majority {100 * r['majority_recall']:.1f} top-1 {100 * r['top1']:.1f} "
+          f"({r['wall_s']:.0f} s; {(time.perf_counter() - t0) / 60:.1f} min so far)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
