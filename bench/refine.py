@@ -1,0 +1,223 @@
+"""Every filter against the learned refiner on noisy versions of held-out real sequences.
+
+    python bench/refine.py [--seeds 3] [--msr 40] [--repeat 3] [--weights data/refiner.pt]
+
+Test sequences, none of them used to train the refiner (data/refiner.json lists what was: procedural motion
+and CMU 131_01 / 131_02):
+  * CMU 131_03 (a hop; clean optical mocap) subsampled from 120 fps to 60, 30 and 15 fps, in 3D (metres) and
+    through a fixed camera in 2D (pixels). Ground truth: the mocap itself.
+  * Kinect recordings: the NTU RGB+D clip (Kinect v2, 30 fps, 3D and the Kinect's own 2D joints in the colour
+    image) and MSR Action3D's cross-subject test split (Kinect v1, 15 fps, 3D; the clips of at least 32 frames
+    in which every joint is seen at least once, `--msr` of them spread evenly). Ground truth: the Kinect
+    recording itself, which is noisy too (a few mm; see the notebook's table), so there the numbers say how
+    close each method stays to the recording after noise is added, and smoothing away the Kinect's own
+    jitter counts as error.
+Noise: the presets of autopose.refine.NOISE_PRESETS (kinect, video, mediapipe, heavy: jitter, spikes, dropouts),
+`--seeds` draws per sequence. Gaps are bridged by fill_gaps first, the same input for every method.
+Filters are tuned, not guessed: for each filter, noise preset, test group (frame rate, 2D/3D), every setting of a grid is
+scored on validation data (noisy CMU 131_01 and procedural clips at that frame rate: the refiner's own
+training data) and the best by MPJPE and the best by acceleration error are both run on the test sequences.
+The learned refiner has no per-case setting. MPJPE and PA-MPJPE in mm (px for 2D), acceleration error in
+mm/frame^2 (px/frame^2), pooled over every joint-frame of a group. Throughput in joint-frames per second.
+"""
+import argparse, itertools, sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import best_of, machine  # noqa: E402
+from autopose import refine as R  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FILTERS = ("moving_average", "gaussian", "savgol", "one_euro")
+
+
+def grid(name, fps, causal, unit, max_window):
+    "(label, function) for every setting tried; `unit`: body size relative to an adult in metres (one-euro's beta); windows <= max_window."
+    if name == "moving_average":
+        for w in ((2, 3, 4, 5, 7) if causal else (3, 5, 7, 9, 11, 15, 21)):
+            yield f"window={w}", lambda x, w=w: R.moving_average(x, w, causal=causal)
+    elif name == "gaussian":
+        for s in ((0.5, 0.75, 1, 1.5, 2, 3) if causal else (0.5, 1, 1.5, 2, 3, 4, 5, 6)):
+            yield f"sigma={s}", lambda x, s=s: R.gaussian(x, s, causal=causal)
+    elif name == "savgol":
+        opts = ((5, 1), (7, 1), (9, 1), (13, 1), (7, 2), (9, 2), (13, 2), (17, 2)) if causal else \
+               ((5, 2), (7, 2), (9, 2), (11, 2), (15, 2), (21, 2), (9, 3), (15, 3), (21, 3), (31, 3), (41, 3))
+        for w, p in opts:
+            if w > max_window and not causal: continue
+            yield f"window={w},polyorder={p}", lambda x, w=w, p=p: R.savgol(x, w, p, causal=causal)
+    else:
+        for mc, b in itertools.product((0.25, 0.5, 1, 2, 4, 8), (0, 0.1, 1, 10)):
+            yield f"min_cutoff={mc},beta={b}", lambda x, mc=mc, b=b: R.one_euro(x, fps, mc, b / unit, causal=causal)
+
+
+def metrics(y, gt):
+    return np.array([R.mpjpe(y, gt), R.pa_mpjpe(y, gt), R.accel_error(y, gt)])
+
+
+def noisy_inputs(gt, preset, seeds, causal, unit):
+    "Gap-filled noisy copies of gt (bridging every gap, causally when the method is causal)."
+    out = []
+    for s in seeds:
+        x = R.add_noise(gt, R.NOISE_PRESETS[preset].scaled(unit), rng=s)
+        out.append(R.fill_gaps(R.fill_gaps(x, len(x), causal=causal), len(x)))
+    return out
+
+
+class Group:
+    "Test (or validation) sequences of one frame rate and one kind (3D metres or 2D pixels)."
+    def __init__(self, name, clips, fps, unit, scale):
+        self.name, self.clips, self.fps, self.unit, self.scale = name, clips, fps, unit, scale  # scale: to mm or px
+
+    def score(self, f, preset, seeds, causal):
+        "Pooled (MPJPE, PA-MPJPE, accel) of f over every clip and seed, weighted by joint-frames."
+        tot, n = np.zeros(3), 0
+        for gt in self.clips:
+            for x in noisy_inputs(gt, preset, seeds, causal, self.unit):
+                w = np.isfinite(gt).all(-1).sum()
+                tot += metrics(f(x), gt) * w; n += w
+        return tot / n * self.scale
+
+
+def camera_2d(xyz):
+    "A fixed camera 4 m in front of the clip's centre, 1000 px focal length: (T, J, 2) pixels."
+    p = xyz - np.nanmean(xyz.reshape(-1, 3), 0) + [0, 0, 4.0]
+    return np.stack([1000 * p[..., 0] / p[..., 2] + 960, -1000 * p[..., 1] / p[..., 2] + 540], -1)
+
+
+def test_groups(n_msr):
+    from autopose.bvh import read_bvh
+    from autopose.datasets import load_msr_action3d
+    from autopose.ntu import read_ntu_skeleton
+    hop = read_bvh(SHARED / "cmu_bvh" / "131_03.bvh").to_sequence().xyz.astype(np.float64)
+    ntu = read_ntu_skeleton(SHARED / "ntu_video" / "S001C001P001R001A001.skeleton").to_sequence()
+    msr = load_msr_action3d(SHARED / "msr_action3d").split("xsub_test")
+    px = lambda a: float(np.median(R.body_spread(R.fill_gaps(a, len(a))))) / R.REFERENCE_SPREAD
+    groups = [Group(f"CMU 131_03 3D {120 // k} fps", [hop[::k]], 120 / k, 1.0, 1000) for k in (2, 4, 8)]
+    groups.append(Group("CMU 131_03 2D 30 fps", [camera_2d(hop[::4])], 30.0, px(camera_2d(hop[::4])), 1))
+    groups.append(Group("NTU Kinect v2 3D 30 fps", [ntu.xyz.astype(np.float64)], 30.0, 1.0, 1000))
+    groups.append(Group("NTU Kinect v2 2D 30 fps", [ntu.xy.astype(np.float64)], 30.0, px(ntu.xy.astype(np.float64)), 1))
+    ok = [s.xyz.astype(np.float64) for s in msr.sequences if s.T >= 32 and not np.isnan(s.xyz).all(0).any()]  # every joint seen
+    pick = np.linspace(0, len(ok) - 1, min(n_msr, len(ok))).round().astype(int)
+    groups.append(Group(f"MSR Action3D test 3D 15 fps ({len(pick)} seqs)", [ok[i] for i in pick], 15.0, 1.0, 1000))
+    return groups
+
+
+def validation_group(test):
+    "Validation data for tuning the filters for `test`: noisy CMU 131_01 and procedural clips at its frame rate and kind."
+    from autopose.bvh import read_bvh
+    from autopose.testing import ACTIONS, procedural_motion, random_subject
+    walk = read_bvh(SHARED / "cmu_bvh" / "131_01.bvh").to_sequence().xyz.astype(np.float64)
+    g = np.random.default_rng(1)
+    clips = [walk[::max(1, round(120 / test.fps))]]
+    clips += [procedural_motion(a, subject=random_subject(g), joint_set="ntu25", fps=test.fps, duration=4.0, rng=i).xyz.astype(np.float64)
+              for i, a in enumerate(ACTIONS)]
+    is2d = "2D" in test.name
+    if is2d: clips = [camera_2d(c) for c in clips]
+    unit = float(np.median(R.body_spread(clips[0]))) / R.REFERENCE_SPREAD if is2d else 1.0
+    return Group("validation", clips, test.fps, unit, test.scale)
+
+
+def tune(test, preset, causal, seeds):
+    "For each filter: the setting best by MPJPE and the one best by accel error on the validation data."
+    val, best = validation_group(test), {}
+    longest = min(len(c) for c in test.clips + val.clips)
+    for name in FILTERS:
+        scores = [(label, f, val.score(f, preset, seeds, causal)) for label, f in grid(name, test.fps, causal, test.unit, longest)]
+        best[name, "MPJPE"] = min(scores, key=lambda s: s[2][0])[:2]
+        best[name, "accel"] = min(scores, key=lambda s: s[2][2])[:2]
+    return best
+
+
+def compare(groups, preset, causal, seeds, weights):
+    "Rows (method, tuned-for, setting, per-group metrics) and the verdict lines."
+    model = R.load_refiner(weights, causal=causal)
+    rows = {}
+    for gi, grp in enumerate(groups):
+        rows.setdefault(("noisy input (gap-filled)", "", ""), {})[gi] = grp.score(lambda x: x, preset, seeds, causal)
+        for (name, crit), (label, f) in tune(grp, preset, causal, seeds=(101,)).items():
+            key = (name, crit, "")
+            rows.setdefault(key, {})[gi] = (grp.score(f, preset, seeds, causal), label)
+        learned = lambda x: R.smooth_learned(x, grp.fps, model, causal=causal, device="cpu")
+        rows.setdefault(("learned (SmoothNet-style)", "", ""), {})[gi] = grp.score(learned, preset, seeds, causal)
+    return rows
+
+
+def print_table(groups, rows, preset, causal):
+    print(f"\n### {'causal' if causal else 'offline'}, noise preset '{preset}'\n")
+    print("| method | tuned for | " + " | ".join(f"{g.name}: MPJPE / PA-MPJPE / accel" for g in groups) + " |")
+    print("|---|---|" + "---:|" * len(groups))
+    for (name, crit, _), per in rows.items():
+        cells = []
+        for gi in range(len(groups)):
+            v = per[gi]
+            m, label = (v if isinstance(v, tuple) else (v, ""))
+            cells.append(f"{m[0]:.1f} / {m[1]:.1f} / {m[2]:.2f}" + (f" ({label})" if label else ""))
+        print(f"| {name} | {crit} | " + " | ".join(cells) + " |")
+    wins = []
+    for gi, g in enumerate(groups):
+        lm = rows[("learned (SmoothNet-style)", "", "")][gi]
+        filt = [v[0] for (n, c, _), per in rows.items() if n in FILTERS for v in [per[gi]]]
+        bm, ba = min(f[0] for f in filt), min(f[2] for f in filt)
+        ok = lm[0] < bm and lm[2] < ba
+        wins.append(ok)
+        print(f"- {g.name}: learned MPJPE {lm[0]:.1f} vs best filter {bm:.1f}; accel {lm[2]:.2f} vs best filter {ba:.2f} -> "
+              f"{'learned better on both' if ok else 'NOT better on both'}")
+    return wins
+
+
+def throughput(repeat, weights):
+    rng = np.random.default_rng(0)
+    T, J = 3000, 25
+    x = np.cumsum(rng.normal(size=(T, J, 3)), 0) * 0.01 + rng.normal(size=(T, J, 3)) * 0.01
+    off, cau = R.load_refiner(weights), R.load_refiner(weights, causal=True)
+    cases = [("moving_average window=9", lambda: R.moving_average(x, 9)),
+             ("moving_average window=5 causal", lambda: R.moving_average(x, 5, causal=True)),
+             ("gaussian sigma=2", lambda: R.gaussian(x, 2.0)),
+             ("gaussian sigma=1 causal", lambda: R.gaussian(x, 1.0, causal=True)),
+             ("savgol 9/2", lambda: R.savgol(x, 9, 2)),
+             ("savgol 9/1 causal", lambda: R.savgol(x, 9, 1, causal=True)),
+             ("one_euro (causal, scan)", lambda: R.one_euro(x, 30, 1.0, 0.5)),
+             ("one_euro forward-backward", lambda: R.one_euro(x, 30, 1.0, 0.5, causal=False)),
+             ("fill_gaps max_gap=10", lambda: R.fill_gaps(x, 10)),
+             ("learned offline stride 1", lambda: R.smooth_learned(x, 30, off, device="cpu")),
+             ("learned offline stride 4", lambda: R.smooth_learned(x, 30, off, stride=4, device="cpu")),
+             ("learned causal", lambda: R.smooth_learned(x, 30, cau, causal=True, device="cpu"))]
+    print(f"\n### Throughput (T={T}, J={J}, 3D, CPU, best of {repeat})\n\n| method | joint-frames/s |\n|---|---:|")
+    for name, f in cases:
+        print(f"| {name} | {T * J / best_of(f, repeat):,.0f} |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=3, help="noise draws per test sequence")
+    ap.add_argument("--msr", type=int, default=40, help="MSR Action3D test sequences used (evenly spread)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--presets", nargs="*", default=list(R.NOISE_PRESETS))
+    ap.add_argument("--weights", default=None, help="refiner weights (default: the package's)")
+    ap.add_argument("--no-causal", action="store_true")
+    a = ap.parse_args()
+    print(machine())
+    w = a.weights or R.default_refiner_path()
+    print(f"weights: {w} ({Path(w).stat().st_size / 1024:.0f} KB)")
+    if not SHARED.is_dir(): sys.exit(f"missing {SHARED}: the benchmark needs the shared real data")
+    groups, seeds = test_groups(a.msr), tuple(range(a.seeds))
+    print("test groups: " + "; ".join(f"{g.name} ({sum(len(c) for c in g.clips)} frames)" for g in groups))
+    verdict = {}
+    for causal in ((False,) if a.no_causal else (False, True)):
+        for preset in a.presets:
+            rows = compare(groups, preset, causal, seeds, w)
+            verdict[causal, preset] = print_table(groups, rows, preset, causal)
+    print("\n### Verdict: learned better than the best tuned filter on both MPJPE and accel error\n")
+    clean = [i for i, g in enumerate(groups) if g.name.startswith("CMU")]
+    kinect = [i for i, g in enumerate(groups) if not g.name.startswith("CMU")]
+    for (causal, preset), wins in verdict.items():
+        print(f"- {'causal' if causal else 'offline'} {preset}: clean mocap ground truth {sum(wins[i] for i in clean)}/{len(clean)} groups; "
+              f"Kinect recordings as ground truth {sum(wins[i] for i in kinect)}/{len(kinect)} groups")
+    throughput(a.repeat, w)
+
+
+if __name__ == "__main__":
+    main()
