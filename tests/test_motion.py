@@ -1,57 +1,26 @@
 """autopose.motion on real recordings: FK(IK(x)) on CMU BVH, MSR Action3D, UTKinect and NTU; mirroring and retargeting.
 
-Real data is read directly here (np.loadtxt, a small BVH reader) so these tests do not depend on autopose.datasets.
+Real data is read with the package's readers (autopose.bvh, autopose.ntu, autopose.datasets): they convert to metres and
+to the contract's axes (Kinect camera space RUB -> LUF) themselves, so nothing here turns or scales the data again.
 """
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from autopose.bvh import read_bvh
 from autopose.core import get_joint_set, joint_set_names
+from autopose.datasets import read_msr_action3d, read_utkinect_joints
 from autopose.motion import Motion, bone_lengths, ik_report, mirror, retarget
-from autopose.rotations import euler_to_rotmat, forward_kinematics
+from autopose.ntu import read_ntu_skeleton
+from autopose.rotations import forward_kinematics
 from autopose.testing import ACTIONS, procedural_motion, random_subject
 
-CMU_UNIT = (1 / 0.45) * 2.54 / 100          # CMU's length unit in metres (README of cmu_bvh)
-RUB_TO_LUF = np.array([-1.0, 1, -1])         # Kinect camera space -> the contract's axes (a rotation about y)
 
-
-def read_bvh(path):
-    "joint names, parents, offsets (m) and the joint positions (T, J, 3) m by forward kinematics of the BVH channels"
-    lines = Path(path).read_text().split("\n")
-    names, parents, offsets, chans, stack, last, i = [], [], [], [], [], None, 0
-    while not lines[i].strip().startswith("MOTION"):
-        t = lines[i].split(); i += 1
-        if not t: continue
-        if t[0] in ("ROOT", "JOINT"):
-            names.append(t[1]); parents.append(stack[-1] if stack else -1); last = len(names) - 1
-        elif t[0] == "End": last = None
-        elif t[0] == "OFFSET" and last is not None and len(offsets) == last: offsets.append([float(v) for v in t[1:4]])
-        elif t[0] == "CHANNELS": chans.append(t[2:])
-        elif t[0] == "{": stack.append(last)
-        elif t[0] == "}": stack.pop()
-    T = int(lines[i + 1].split()[1])
-    data = np.array([l.split() for l in lines[i + 3:i + 3 + T]], dtype=float)
-    L, root, c = [], None, 0
-    for ch in chans:
-        v = data[:, c:c + len(ch)]; c += len(ch)
-        if any(n.endswith("position") for n in ch): root = v[:, [k for k, n in enumerate(ch) if n.endswith("position")]] * CMU_UNIT
-        rot = [k for k, n in enumerate(ch) if n.endswith("rotation")]
-        L.append(euler_to_rotmat(v[:, rot], "".join(ch[k][0] for k in rot), degrees=True))   # intrinsic, in the file's order
-    off = np.array(offsets) * CMU_UNIT
-    P, _ = forward_kinematics(np.stack(L, 1), off, parents, root)
-    return names, parents, off, P
-
-
-def read_ntu(path):
-    "the first body of an NTU .skeleton file: (T, 25, 3) metres, camera space"
-    lines, frames, i = Path(path).read_text().split("\n"), [], 1
-    for _ in range(int(lines[0])):
-        n, i = int(lines[i]), i + 1
-        for b in range(n):
-            k = int(lines[i + 1]); joints = [lines[i + 2 + j].split()[:3] for j in range(k)]; i += 2 + k
-            if b == 0: frames.append(np.array(joints, float))
-    return np.stack(frames)
+def bvh_positions(bvh):
+    """(T, J, 3) float64 metres: forward kinematics of the reader's rotations and translations. Bvh.positions() is the
+    same in float32 (the storage type of PoseSequence), too coarse for the 1e-9 m bone checks of the round trip."""
+    assert bvh.axes == "LUF"                                     # CMU's axes are the contract's: no turn to apply
+    P, _ = forward_kinematics(bvh.local_rotmats(), bvh.local_translations() * bvh.unit, bvh.parents)
+    return P
 
 
 def msr_clips(shared_data, used_only=True):
@@ -61,9 +30,7 @@ def msr_clips(shared_data, used_only=True):
     for f in sorted((root / "real_world_coordinates").glob("a*_s*_e*_skeleton3D.txt")):
         name = f.name.replace("_skeleton3D.txt", "")
         if used_only and name not in used: continue
-        x = np.loadtxt(f).reshape(-1, 20, 4)[..., :3] * RUB_TO_LUF
-        x[~x.any(-1)] = np.nan                                   # MSR writes untracked joints as (0, 0, 0)
-        yield name, x
+        yield name, read_msr_action3d(f).xyz                     # MSR's untracked joints (0, 0, 0) come back NaN
 
 
 def fk_bone_spread(m):
@@ -76,13 +43,14 @@ def fk_bone_spread(m):
 @pytest.mark.parametrize("clip", ["131_01", "131_02", "131_03"])
 def test_bvh_fk_ik_round_trip_is_exact(shared_data, clip):
     """CMU BVH joint positions -> Motion -> positions: < 1 mm everywhere; the bones are the file's offsets; no swings needed"""
-    names, parents, off, P = read_bvh(shared_data / f"cmu_bvh/{clip}.bvh")
+    bvh = read_bvh(shared_data / f"cmu_bvh/{clip}.bvh")
     js = get_joint_set("cmu_bvh31")
-    assert tuple(names) == js.joints and tuple(parents) == js.parents
-    m = Motion.from_positions(P, js, 120.0)
+    assert bvh.names == js.joints and bvh.parents == js.parents and bvh.fps == 120.0
+    P = bvh_positions(bvh)
+    m = Motion.from_positions(P, js, bvh.fps)
     err = np.linalg.norm(m.positions() - P, axis=-1)
     assert err.max() < 1e-3, err.max()
-    np.testing.assert_allclose(m.lengths, np.linalg.norm(off, axis=-1), atol=1e-9)
+    np.testing.assert_allclose(m.lengths, np.linalg.norm(bvh.offsets * bvh.unit, axis=-1), atol=1e-9)
     assert np.abs(m.swings[..., :3]).max() < 1e-6                 # a BVH hierarchy is rigid at every joint
     assert fk_bone_spread(m) < 1e-9
 
@@ -114,6 +82,7 @@ def test_msr_every_used_file(shared_data):
 
 def test_msr_all_zero_file_is_refused(shared_data):
     """a known bad MSR file (all zeros) is refused with a clear message, not turned into a motion of zero-length bones"""
+    # read raw: read_msr_action3d refuses this file itself (no tracked frame), so it cannot hand its zeros to Motion
     x = np.loadtxt(shared_data / "msr_action3d/real_world_coordinates/a13_s09_e02_skeleton3D.txt").reshape(-1, 20, 4)[..., :3]
     with pytest.raises(ValueError, match="every bone has zero length"):
         Motion.from_positions(x, "kinect_v1_msr", 15.0)
@@ -124,7 +93,7 @@ def test_utkinect_recordings(shared_data):
     files = sorted((shared_data / "utkinect/joints").glob("joints_s*_e*.txt"))
     assert len(files) == 20
     for f in files:
-        x = np.loadtxt(f)[:, 1:].reshape(-1, 20, 3) * RUB_TO_LUF
+        x = read_utkinect_joints(f).xyz                          # rows repeating a frame id keep their first row
         m = Motion.from_positions(x, "kinect_v1_utk", 30.0)
         r = ik_report(x, m)
         assert fk_bone_spread(m) < 1e-9 and r["bone_direction_error_deg"]["p95"] < 0.01, f.name
@@ -133,8 +102,10 @@ def test_utkinect_recordings(shared_data):
 
 def test_ntu_clip(shared_data):
     """the NTU Kinect v2 clip: FK error 22 mm mean, all of it bone-length noise (std up to 32 mm)"""
-    x = read_ntu(shared_data / "ntu_video/S001C001P001R001A001.skeleton") * RUB_TO_LUF
-    m = Motion.from_positions(x, "ntu25", 30.0)
+    seq = read_ntu_skeleton(shared_data / "ntu_video/S001C001P001R001A001.skeleton").to_sequence()
+    assert seq.meta["bodies"] == 1 and not np.isnan(seq.xyz).any()   # one body, every joint tracked or inferred: no NaN
+    x = seq.xyz
+    m = Motion.from_sequence(seq)
     r = ik_report(x, m)
     assert r["bone_direction_error_deg"]["max"] < 0.01
     assert 10 < r["fk_error_mm"]["mean"] < 40 and 20 < r["bone_length_std_mm"]["max"] < 45

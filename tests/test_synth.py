@@ -6,14 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autopose.bvh import read_bvh
 from autopose.core import PoseDataset, get_joint_set
 from autopose.datasets import load_msr_action3d, load_utkinect, read_humanml3d, read_synthda
 from autopose.motion import Motion, mirror, retarget
+from autopose.ntu import read_ntu_skeleton
 from autopose.synth import (SYNTHDA_WEIGHTS, VALIDITY_BOUNDS, align, floor_height, measure_validity_bounds, mix, pose_distance,
                             random_variation, resample, synthda_prepare_synthetic, synthda_real_real, synthda_real_synth,
                             synthda_resample, synthesize, validity_report, vary)
 from autopose.skeletons import named_map
-from test_motion import RUB_TO_LUF, read_bvh, read_ntu
 
 BOUNDS_FILE = Path(__file__).resolve().parents[1] / "data" / "validity_bounds.json"
 
@@ -115,9 +116,9 @@ def test_mixes_of_real_clips_have_exact_bones(msr, utk, shared_data):
                 np.testing.assert_allclose(m.lengths, (a if m.meta["mix"]["body"] == a.meta["name"] else b).lengths)
     trio = [t[1] for t in class_pairs(msr, [4], 3)]
     assert max_bone_dev(mix(trio, [0.5, 0.3, 0.2])) <= 1e-6
-    ntu = Motion.from_positions(read_ntu(shared_data / "ntu_video/S001C001P001R001A001.skeleton") * RUB_TO_LUF, "ntu25", 30.0)
+    ntu = Motion.from_sequence(read_ntu_skeleton(shared_data / "ntu_video/S001C001P001R001A001.skeleton").to_sequence())
     assert max_bone_dev(mix([ntu, vary(mirror(ntu), {"speed": 1.2})], [0.5, 0.5])) <= 1e-6
-    walks = [resample(Motion.from_positions(read_bvh(shared_data / f"cmu_bvh/{c}.bvh")[3], "cmu_bvh31", 120.0), 30.0) for c in ("131_01", "131_02")]
+    walks = [resample(Motion.from_sequence(read_bvh(shared_data / f"cmu_bvh/{c}.bvh").to_sequence()), 30.0) for c in ("131_01", "131_02")]
     assert max_bone_dev(mix(walks, [0.5, 0.5])) <= 1e-6
 
 
@@ -146,8 +147,8 @@ def test_imported_humanml3d_and_bvh_motions(shared_data, msr):
         x = s.xyz.astype(np.float64); b = syn.joint_set.bones
         L = np.linalg.norm(x[:, b[:, 0]] - x[:, b[:, 1]], axis=-1)
         assert np.ptp(L, axis=0).max() <= 2e-6                          # constant bones (float32 storage)
-    ntu = Motion.from_positions(read_ntu(shared_data / "ntu_video/S001C001P001R001A001.skeleton") * RUB_TO_LUF, "ntu25", 30.0)
-    walk = resample(Motion.from_positions(read_bvh(shared_data / "cmu_bvh/131_01.bvh")[3], "cmu_bvh31", 120.0), 30.0)
+    ntu = Motion.from_sequence(read_ntu_skeleton(shared_data / "ntu_video/S001C001P001R001A001.skeleton").to_sequence())
+    walk = resample(Motion.from_sequence(read_bvh(shared_data / "cmu_bvh/131_01.bvh").to_sequence()), 30.0)
     on_ntu = retarget(walk, ntu)
     assert on_ntu.joint_set.name == "ntu25"
     np.testing.assert_allclose(on_ntu.lengths, ntu.lengths)
