@@ -29,7 +29,7 @@ __all__ = ['SOURCE_FPS', 'BODY_PARTS', 'SYNTHDA_WEIGHTS', 'SEGMENT_WORDS', 'SEGM
            'floor_height', 'validity_stats', 'clip_stats', 'measure_validity_bounds', 'validity_report', 'repair',
            'synth_batch', 'Source', 'real_source', 'imported_source', 'synthesize_clip', 'synthesize']
 
-# %% ../nbs/08_synth.ipynb #f09bb664
+# %% ../nbs/08_synth.ipynb #ea7092be
 def _dot4(a, b): return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2] + a[..., 3] * b[..., 3]
 
 def qmul(p, q): # (..., 4) xyzw each -> (..., 4): the rotation q, then p
@@ -63,6 +63,10 @@ def qexp(v): # (..., 3) rotation vectors (rad) -> (..., 4) unit quaternions
     th = np.sqrt(v[..., 0:1] ** 2 + v[..., 1:2] ** 2 + v[..., 2:3] ** 2)
     k = np.where(th > 1e-12, np.sin(th / 2) / np.where(th > 1e-12, th, 1), 0.5)
     return np.concatenate([v * k, np.cos(th / 2)], -1)
+
+def _rotvec(q): # (..., 4) unit quaternions -> (..., 3) shortest rotation vectors
+    q = np.where(q[..., 3:] < 0, -q, q); n = np.linalg.norm(q[..., :3], axis=-1, keepdims=True)
+    return q[..., :3] * np.where(n > 1e-12, 2 * np.arctan2(n, q[..., 3:]) / np.where(n > 1e-12, n, 1), 2.0)
 
 def qangle(q): # (..., 4) -> (...,) rotation angle in [0, π]
     "The angle (rad) of unit quaternions."
@@ -375,7 +379,7 @@ def synthda_real_synth(h36m_real: np.ndarray,   # (T1, 17, 3) StridedTransformer
     P_r, P_s = (real, synthda_resample(syn, len(real))) if len(real) > len(syn) else (synthda_resample(real, len(syn)), syn)
     return {w: synthda_mix(P_r, P_s, *w) for w in SYNTHDA_WEIGHTS}
 
-# %% ../nbs/08_synth.ipynb #df9cc8e5
+# %% ../nbs/08_synth.ipynb #7328a3e7
 SEGMENT_WORDS = (("upper_arm", ("elbow",)), ("forearm", ("wrist",)), ("hand", ("hand", "thumb", "finger", "pinky", "index")),
                  ("thigh", ("knee",)), ("shank", ("ankle",)), ("foot", ("foot", "heel", "toe")),
                  ("shoulder_width", ("shoulder", "collar")), ("hip_width", ("hip",)),
@@ -383,7 +387,8 @@ SEGMENT_WORDS = (("upper_arm", ("elbow",)), ("forearm", ("wrist",)), ("hand", ("
 SEGMENTS = tuple(s for s, _ in SEGMENT_WORDS) + ("trunk",)
 
 VARIATION_RANGES = MappingProxyType({"speed": (0.8, 1.25), "keep": (0.8, 1.0), "mirror": 0.5, "yaw_deg": (-30.0, 30.0),
-                                     "height": (0.9, 1.1), "segment": 0.05, "noise_deg": (0.0, 3.0)})
+                                     "height": (0.9, 1.1), "segment": 0.05, "noise_deg": (0.0, 3.0),
+                                     "amplitude": (0.8, 1.25)})
 
 def bone_segments(js: JointSet | str) -> np.ndarray: # (J,) segment of the bone ending at each joint
     "The body segment of each bone (named by the joint it ends at): thigh, shank, upper_arm, ..., trunk."
@@ -402,7 +407,8 @@ def random_variation(rng: int | np.random.Generator, # a seed or a generator
     return {"speed": round(speed, 6), "start": round(start, 6), "frames": frames, "mirror": bool(g.uniform() < r["mirror"]),
             "yaw_deg": round(float(g.uniform(*r["yaw_deg"])), 6), "height": round(float(g.uniform(*r["height"])), 6),
             "segments": {s: round(float(g.uniform(1 - r["segment"], 1 + r["segment"])), 6) for s in SEGMENTS},
-            "noise_deg": round(float(g.uniform(*r["noise_deg"])), 6), "noise_seed": int(g.integers(2**31 - 1))}
+            "noise_deg": round(float(g.uniform(*r["noise_deg"])), 6), "noise_seed": int(g.integers(2**31 - 1)),
+            "amplitude": round(float(g.uniform(*r["amplitude"])), 6)}
 
 def _smooth_noise(seeds, T: int, J: int, fps: float, deg, joints=None, dtype=np.float64) -> np.ndarray: # (B, T, J, 3) rad
     "Smooth joint-angle noise per clip (seeds, degrees (B,)): per joint and axis, two sinusoids of 0.2-1.5 Hz, random phases, N(0, 1) amplitudes."
@@ -417,6 +423,19 @@ def _smooth_noise(seeds, T: int, J: int, fps: float, deg, joints=None, dtype=np.
                           + a[:, 1, None] * np.sin(2 * np.pi * f[:, 1, None] * t + ph[:, 1, None]))
     return out
 
+def _inner_joints(js: JointSet) -> np.ndarray: # joints with children, the root excepted
+    kids = np.zeros(len(js), bool); kids[[p for p in js.parents if p >= 0]] = True; kids[js.root] = False
+    return np.flatnonzero(kids)
+
+def _amplify(q, s, joints): # (B, T, J, 4) rotations, (B,) factors, joint indices -> (B, T, J, 4)
+    "Each joint's rotation moved along the geodesic from its clip mean by the factor s (1: unchanged)."
+    sub = q[:, :, joints]
+    sub = np.where((sub * sub[:, :1]).sum(-1, keepdims=True) < 0, -sub, sub)          # one hemisphere per joint
+    mean = sub.sum(1, keepdims=True); mean = mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-12)
+    d = _rotvec(qmul(qconj(mean), sub)) * np.asarray(s, dtype=q.dtype)[:, None, None, None]
+    out = np.array(q, copy=True); out[:, :, joints] = qmul(mean, qexp(d).astype(q.dtype))
+    return out
+
 def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], js: JointSet, fps: float):
     "Variations of a batch, all ending with the same number of frames. q, sw (B, T, J, 4); root (B, T, 3); lengths (B, J); rest (B, J, 3); floor (B,)."
     B, T = q.shape[:2]; r = js.root; g = lambda k, d: np.array([p.get(k, d) for p in params], dtype=np.float64)
@@ -425,6 +444,9 @@ def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], j
         n = {int(p.get("frames", np.floor((T - 1 - p.get("start", 0.0)) / p.get("speed", 1.0)) + 1)) for p in params}
         if len(n) > 1: raise ValueError(f"params: expected one number of frames for the whole batch, got {sorted(n)}")
         q, sw, root = sample_frames(q, sw, root, st[:, None] + np.arange(n.pop())[None] * sp[:, None])
+    amp = g("amplitude", 1.0)
+    if (amp != 1.0).any():
+        inner = _inner_joints(js); q, sw = _amplify(q, amp, inner), _amplify(sw, amp, inner)
     flip = g("mirror", 0.0).astype(bool)
     if flip.any():
         s, M, Q = js.mirror, np.array([-1.0, 1, 1], dtype=q.dtype), np.array([1.0, -1, -1, 1], dtype=q.dtype)
@@ -444,8 +466,7 @@ def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], j
         root, lengths = (anchor + s_[:, None, None] * (root - anchor)).astype(q.dtype), (lengths * f).astype(q.dtype)
     deg = g("noise_deg", 0.0)
     if deg.any():
-        kids = np.zeros(len(js), bool); kids[[p for p in js.parents if p >= 0]] = True; kids[r] = False
-        n = _smooth_noise([p.get("noise_seed", 0) for p in params], q.shape[1], len(js), fps, deg, np.flatnonzero(kids), q.dtype)
+        n = _smooth_noise([p.get("noise_seed", 0) for p in params], q.shape[1], len(js), fps, deg, _inner_joints(js), q.dtype)
         q = qmul(q, qexp(n))
     return q, sw, root, lengths, rest
 
@@ -505,11 +526,7 @@ def _capsule_overlap(P, js): # (B, T, J, 3) -> (B,) deepest overlap of the check
             worst = np.maximum(worst, r - _seg_dist(*seg[u], *seg[v]))
     return _p95(worst)
 
-# %% ../nbs/08_synth.ipynb #984d8be1
-def _rotvec(q): # (..., 4) unit quaternions -> (..., 3) shortest rotation vectors
-    q = np.where(q[..., 3:] < 0, -q, q); n = np.linalg.norm(q[..., :3], axis=-1, keepdims=True)
-    return q[..., :3] * np.where(n > 1e-12, 2 * np.arctan2(n, q[..., 3:]) / np.where(n > 1e-12, n, 1), 2.0)
-
+# %% ../nbs/08_synth.ipynb #a16206bc
 def _angle(u, v): # (..., 3) x 2 -> (...,) degrees between vectors
     c = (u * v).sum(-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-12)
     return np.degrees(np.arccos(np.clip(c, -1, 1)))

@@ -144,6 +144,7 @@ def _with_synthetic(train, seqs, labels, tag):
 ABLATIONS = {"no_mix": {"sources": 1}, "no_mirror": {"ranges": {"mirror": 0.0}}, "no_speed": {"ranges": {"speed": (1.0, 1.0)}},
              "no_crop": {"ranges": {"keep": (1.0, 1.0)}}, "no_view": {"ranges": {"yaw_deg": (0.0, 0.0)}},
              "no_shape": {"ranges": {"height": (1.0, 1.0), "segment": 0.0}}, "no_noise": {"ranges": {"noise_deg": (0.0, 0.0)}},
+             "no_amplitude": {"ranges": {"amplitude": (1.0, 1.0)}},
              "no_validity": {"bounds": {}}}
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autopose.core import PoseDataset
+from autopose.pyskl import read_pyskl
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTOPOSE = str(Path(sys.executable).with_name("autopose"))
@@ -48,6 +49,13 @@ def test_demo_writes_reports_and_outputs(demo_run):
         b = syn.joint_set.bones
         L = np.linalg.norm(s.xyz[:, b[:, 0]].astype(np.float64) - s.xyz[:, b[:, 1]], axis=-1)
         assert np.abs(L - L[0]).max() <= 1e-6 and s.meta["validity"]["valid"] and s.meta["sources"]
+    bal = PoseDataset.load(out / "balanced" / "balanced.npz")   # 09_balance: the training split filled up to its largest class
+    train = bal.split("xsub_train").class_counts()
+    assert len(set(train.tolist())) == 1 and train[0] == ds.split("xsub_train").class_counts().max()
+    assert len(bal.splits["real"]) == len(ds) and bal.split("xsub_test").names == ds.split("xsub_test").names
+    assert all(bal.sequences[i].meta["synthetic"] for i in bal.splits["synthetic"])
+    back = read_pyskl(out / "balanced" / "balanced.pkl")
+    assert back.labels.tolist() == bal.labels.tolist() and sorted(back.splits) == sorted(bal.splits)
 
 
 def test_second_run_skips_every_finished_stage(demo_run):
@@ -62,7 +70,7 @@ def test_reports_read_top_to_bottom(demo_run):
     """every executed notebook is valid nbformat, ran every code cell in order, and holds no error"""
     out, *_ = demo_run
     reports = sorted(out.glob("*.ipynb"))
-    assert {p.name for p in reports} == {"90_testing.ipynb", "00_core.ipynb", "08_synth.ipynb"}
+    assert {p.name for p in reports} == {"90_testing.ipynb", "00_core.ipynb", "08_synth.ipynb", "09_balance.ipynb"}
     for p in reports:
         nb = nbformat.read(p, as_version=4)
         nbformat.validate(nb)

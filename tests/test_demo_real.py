@@ -28,7 +28,7 @@ def test_real_dataset_flows_through_the_demo(real_run):
     run = json.loads((real_run / "run.json").read_text())
     assert run["status"] == "done"
     assert [(s["notebook"], s["status"]) for s in run["stages"]] == [
-        ("03_datasets.ipynb", "ran"), ("90_testing.ipynb", "skipped by when"), ("00_core.ipynb", "ran"), ("08_synth.ipynb", "ran")]
+        ("03_datasets.ipynb", "ran"), ("90_testing.ipynb", "skipped by when"), ("00_core.ipynb", "ran"), ("08_synth.ipynb", "ran"), ("09_balance.ipynb", "ran")]
     ds = PoseDataset.load(real_run / "data" / "dataset.npz")
     assert (len(ds), ds.num_classes, ds.joint_set.name, ds.meta["name"], ds.meta["procedural"]) == (557, 20, "kinect_v1_msr", "msr_action3d", False)
     assert len(ds.meta["bad_files"]) == 10 and set(ds.splits) == {"xsub_train", "xsub_test"}
@@ -38,6 +38,11 @@ def test_real_dataset_flows_through_the_demo(real_run):
     assert syn.joint_set.name == "kinect_v1_msr" and syn.class_counts().tolist() == [4] * 20
     train = set(ds.split("xsub_train").names)
     assert all(set(s.meta["sources"]) <= train for s in syn.sequences)  # made from training subjects only
+    bal = PoseDataset.load(real_run / "balanced" / "balanced.npz")     # 09_balance: xsub_train filled up to its largest class
+    counts = bal.split("xsub_train").class_counts()
+    assert len(set(counts.tolist())) == 1 and counts[0] == ds.split("xsub_train").class_counts().max()
+    assert bal.split("xsub_test").names == ds.split("xsub_test").names    # the test split: the same real clips
+    assert all(set(bal.sequences[i].meta["sources"]) <= train for i in bal.splits["synthetic"])
 
 
 def test_the_dataset_report_ran_clean(real_run):
