@@ -31,7 +31,8 @@ sync-check: install
 	$(BIN)/python .ci/sync_check.py
 
 nbtest: install
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	# one torch/BLAS thread per notebook process: two workers on two cores, not four threads
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: install
 	$(BIN)/python -m pytest tests -ra

@@ -379,7 +379,7 @@ def synthda_real_synth(h36m_real: np.ndarray,   # (T1, 17, 3) StridedTransformer
     P_r, P_s = (real, synthda_resample(syn, len(real))) if len(real) > len(syn) else (synthda_resample(real, len(syn)), syn)
     return {w: synthda_mix(P_r, P_s, *w) for w in SYNTHDA_WEIGHTS}
 
-# %% ../nbs/08_synth.ipynb #7328a3e7
+# %% ../nbs/08_synth.ipynb #a52a5e46
 SEGMENT_WORDS = (("upper_arm", ("elbow",)), ("forearm", ("wrist",)), ("hand", ("hand", "thumb", "finger", "pinky", "index")),
                  ("thigh", ("knee",)), ("shank", ("ankle",)), ("foot", ("foot", "heel", "toe")),
                  ("shoulder_width", ("shoulder", "collar")), ("hip_width", ("hip",)),
@@ -428,12 +428,16 @@ def _inner_joints(js: JointSet) -> np.ndarray: # joints with children, the root 
     return np.flatnonzero(kids)
 
 def _amplify(q, s, joints): # (B, T, J, 4) rotations, (B,) factors, joint indices -> (B, T, J, 4)
-    "Each joint's rotation moved along the geodesic from its clip mean by the factor s (1: unchanged)."
+    "Each joint's rotation moved along the geodesic from its clip mean by the factor s (1: unchanged): mean (mean^-1 q)^s."
+    if not len(joints): return q
     sub = q[:, :, joints]
-    sub = np.where((sub * sub[:, :1]).sum(-1, keepdims=True) < 0, -sub, sub)          # one hemisphere per joint
-    mean = sub.sum(1, keepdims=True); mean = mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-12)
-    d = _rotvec(qmul(qconj(mean), sub)) * np.asarray(s, dtype=q.dtype)[:, None, None, None]
-    out = np.array(q, copy=True); out[:, :, joints] = qmul(mean, qexp(d).astype(q.dtype))
+    sub = np.where(_dot4(sub, sub[:, :1])[..., None] < 0, -sub, sub)              # one hemisphere per joint
+    mean = sub.sum(1, keepdims=True); mean = mean / np.maximum(np.sqrt(_dot4(mean, mean)), 1e-12)[..., None]
+    rel = qmul(qconj(mean), sub); rel = np.where(rel[..., 3:] < 0, -rel, rel)
+    n = np.sqrt(rel[..., 0] ** 2 + rel[..., 1] ** 2 + rel[..., 2] ** 2)[..., None]
+    st = np.arctan2(n, rel[..., 3:]) * np.asarray(s, dtype=q.dtype)[:, None, None, None]   # the half angle, scaled
+    k = np.where(n > 1e-12, np.sin(st) / np.where(n > 1e-12, n, 1), np.asarray(s, dtype=q.dtype)[:, None, None, None])
+    out = np.array(q, copy=True); out[:, :, joints] = qmul(mean, np.concatenate([rel[..., :3] * k, np.cos(st)], -1).astype(q.dtype))
     return out
 
 def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], js: JointSet, fps: float):
@@ -446,7 +450,8 @@ def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], j
         q, sw, root = sample_frames(q, sw, root, st[:, None] + np.arange(n.pop())[None] * sp[:, None])
     amp = g("amplitude", 1.0)
     if (amp != 1.0).any():
-        inner = _inner_joints(js); q, sw = _amplify(q, amp, inner), _amplify(sw, amp, inner)
+        inner = _inner_joints(js)
+        q, sw = _amplify(q, amp, inner), _amplify(sw, amp, np.intersect1d(inner, _swinging(sw)))   # identity swings stay so
     flip = g("mirror", 0.0).astype(bool)
     if flip.any():
         s, M, Q = js.mirror, np.array([-1.0, 1, 1], dtype=q.dtype), np.array([1.0, -1, -1, 1], dtype=q.dtype)
