@@ -379,14 +379,14 @@ def synthda_real_synth(h36m_real: np.ndarray,   # (T1, 17, 3) StridedTransformer
     P_r, P_s = (real, synthda_resample(syn, len(real))) if len(real) > len(syn) else (synthda_resample(real, len(syn)), syn)
     return {w: synthda_mix(P_r, P_s, *w) for w in SYNTHDA_WEIGHTS}
 
-# %% ../nbs/08_synth.ipynb #a52a5e46
+# %% ../nbs/08_synth.ipynb #a23c84e3
 SEGMENT_WORDS = (("upper_arm", ("elbow",)), ("forearm", ("wrist",)), ("hand", ("hand", "thumb", "finger", "pinky", "index")),
                  ("thigh", ("knee",)), ("shank", ("ankle",)), ("foot", ("foot", "heel", "toe")),
                  ("shoulder_width", ("shoulder", "collar")), ("hip_width", ("hip",)),
                  ("neck_head", ("neck", "head", "nose", "eye", "ear", "mouth")))
 SEGMENTS = tuple(s for s, _ in SEGMENT_WORDS) + ("trunk",)
 
-VARIATION_RANGES = MappingProxyType({"speed": (0.8, 1.25), "keep": (0.8, 1.0), "mirror": 0.5, "yaw_deg": (-30.0, 30.0),
+VARIATION_RANGES = MappingProxyType({"speed": (0.8, 1.25), "keep": (0.8, 1.0), "mirror": 0.0, "yaw_deg": (-30.0, 30.0),
                                      "height": (0.9, 1.1), "segment": 0.05, "noise_deg": (0.0, 3.0),
                                      "amplitude": (0.8, 1.25)})
 
@@ -734,7 +734,7 @@ def synth_batch(A: Sequence[Motion],   # N first sources (one length, one joint 
 def _root_at(root, pos): # (N, T, 3) at (N, F) fractional positions
     return np.stack([_interp_rows(root[..., c], pos) for c in range(3)], -1).astype(root.dtype)
 
-# %% ../nbs/08_synth.ipynb #6e8804d8
+# %% ../nbs/08_synth.ipynb #26e732f4
 @dataclass(frozen=True)
 class Source:
     "A real or imported motion that synthesis may draw on, with what the provenance needs."
@@ -780,6 +780,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
                     bounds: Mapping[str, float] = VALIDITY_BOUNDS,
                     method: str = "dtw",      # time alignment
                     max_tries: int = 4,       # draws before giving up
+                    mirror_single: float = 0.5, # probability of mirroring a clip made from one source (nothing to mix it with)
                    ) -> tuple[Motion | None, dict]: # the clip (None if every draw was invalid) and its provenance
     "One valid synthetic clip from real (and imported) motions of one class, with its provenance and validity report."
     g = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
@@ -798,7 +799,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
             rep = _verdict({k: v[0] for k, v in out["stats"].items()}, bounds)
         else:
             m = ref if w is None else mix(ms, w, parts, body, method, floor=picks[0].floor)
-            params = random_variation(g, m.T, ranges)
+            params = random_variation(g, m.T, ranges if w is not None else {**ranges, "mirror": mirror_single})
             m = vary(m, params, picks[0].floor)
             rep = validity_report(m, picks[0].floor, bounds)
         fixes = []
@@ -812,7 +813,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
         tries.append(rep["violations"])
     return None, {"rejected": tries}
 
-# %% ../nbs/08_synth.ipynb #9d8437cb
+# %% ../nbs/08_synth.ipynb #af76ea76
 def _plan_counts(plan, ds: PoseDataset) -> dict:
     if isinstance(plan, (int, np.integer)) and not isinstance(plan, bool): plan = {c: int(plan) for c in ds.class_names}
     if not isinstance(plan, Mapping): raise ValueError(f"plan: expected {{class name: clips}} or an int (clips per class), got {type(plan).__name__}")
@@ -834,7 +835,7 @@ def synthesize(dataset: PoseDataset,        # real clips with 3D joints (use the
                seed: int = 0,               # everything follows from it
                out: str | os.PathLike | None = None, # where the dataset .npz goes (and <stem>.parts/); None: nothing written
                imported: Mapping[str, Sequence[PoseSequence | Motion]] | None = None, # class -> imported motions
-               **kw,                        # options of `synthesize_clip`: sources, part_prob, imported_prob, ranges, bounds, method, max_tries
+               **kw,                        # options of `synthesize_clip`: sources, part_prob, imported_prob, ranges, bounds, method, max_tries, mirror_single
               ) -> PoseDataset:
     "A PoseDataset of valid synthetic clips per `plan`, each with its provenance; resumable when written to `out`."
     counts = _plan_counts(plan, dataset)

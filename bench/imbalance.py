@@ -140,8 +140,9 @@ def _with_synthetic(train, seqs, labels, tag):
                        {}, train.joint_set, dict(train.meta))
 
 
-# The variation switched off by each ablation (`autopose.synth.VARIATION_RANGES` keys) or the synthesis option changed.
-ABLATIONS = {"no_mix": {"sources": 1}, "no_mirror": {"ranges": {"mirror": 0.0}}, "no_speed": {"ranges": {"speed": (1.0, 1.0)}},
+# The variation switched off by each ablation (`autopose.synth.VARIATION_RANGES` keys) or the synthesis option changed;
+# mirroring, off by default, is switched on.
+ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "no_speed": {"ranges": {"speed": (1.0, 1.0)}},
              "no_crop": {"ranges": {"keep": (1.0, 1.0)}}, "no_view": {"ranges": {"yaw_deg": (0.0, 0.0)}},
              "no_shape": {"ranges": {"height": (1.0, 1.0), "segment": 0.0}}, "no_noise": {"ranges": {"noise_deg": (0.0, 0.0)}},
              "no_amplitude": {"ranges": {"amplitude": (1.0, 1.0)}},
@@ -172,11 +173,11 @@ def arm_autopose_classic(train, rng):
 
 def _ablation(name, kw):
     def fn(train, rng): return autopose_balanced(train, rng, **kw), ClassicAugment()
-    fn.__doc__ = f"autopose+classic with {name[3:]} off: {kw}"
+    fn.__doc__ = f"autopose+classic with {name[3:]} off: {kw}" if name.startswith("no_") else f"autopose+classic with {name} on: {kw}"
     return fn
 
 
-for _n, _kw in ABLATIONS.items(): arm(f"autopose+classic-{_n}")(_ablation(_n, _kw))
+for _n, _kw in ABLATIONS.items(): arm(f"autopose+classic{'-' if _n.startswith('no_') else '+'}{_n}")(_ablation(_n, _kw))
 
 
 # The targets, checked when arms of these names were run: TARGET_ARM must beat the best baseline's

@@ -5,8 +5,8 @@
 Clips: procedural Kinect v2 motions (25 joints, 64 frames at 30 fps, 1 cm joint jitter like a tracker's), turned
 into Motions once (inverse kinematics is not timed: a dataset's real clips are converted once and reused).
 Rows, all on the same pairs:
-  - autopose, full path: DTW alignment + rotation-space mix + variation (time map, mirror, view, body shape,
-    joint-angle noise) + forward kinematics + validity report, through `autopose.synth.synth_batch`;
+  - autopose, full path: DTW alignment + rotation-space mix + variation (time map, amplitude, mirror (half the
+    clips), view, body shape, joint-angle noise) + forward kinematics + validity report, through `autopose.synth.synth_batch`;
   - its parts (DTW alone; the per-clip API `mix` -> `vary` -> `validity_report`, for scale);
   - SynthDa's arithmetic (linear time stretch + P_r + 0.5 (wA P_r - wB P_s) on joint positions): as its code
     does it (scipy interp1d per joint and axis), per pair vectorised, and over the whole batch at once;
@@ -47,7 +47,7 @@ def draws(A, n, frames, seed):
     keep = int(frames * 0.75)
     params = []
     for k in range(n):
-        p = random_variation(rng, frames)
+        p = random_variation(rng, frames, {"mirror": 0.5})   # every variation exercised: half the clips mirrored (off by default)
         p["frames"] = keep
         p["start"] = float(rng.uniform(0, (frames - 1) - (keep - 1) * p["speed"]))
         params.append(p)
