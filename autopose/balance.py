@@ -163,7 +163,7 @@ def balance(dataset: PoseDataset,              # the real training clips (3D joi
     syn = replace(syn, meta={**syn.meta, "mirror": decided})
     return merge_synthetic(dataset, syn)
 
-# %% ../nbs/09_balance.ipynb #f08fef3f
+# %% ../nbs/09_balance.ipynb #97c54a77
 _UP = {"y": None, "z": ((1, 0, 0), (0, 0, 1), (0, -1, 0)), "-y": ((1, 0, 0), (0, -1, 0), (0, 0, -1)), "-z": ((1, 0, 0), (0, 0, -1), (0, 1, 0))}
 
 def _to_luf(up: str): # -> (M, M^-1): a rotation about x that turns `up` to +y (None: already +y)
@@ -226,8 +226,8 @@ def augment(seqs: Sequence,          # N clips, each a (T, J, 3) float array in 
     ds = PoseDataset([PoseSequence(js, float(fps), xyz=arr[int(i)].astype(np.float32)) for i in use],
                      np.array([cls.index(int(lab[i])) for i in use], dtype=np.int64), tuple(str(c) for c in cls),
                      names=[f"clip{int(i)}" for i in use], joint_set=js, meta={"name": "augment"})
-    opts, _ = _mirror_options(mirror, [np.nan_to_num(np.asarray(x.xyz if isinstance(x, PoseSequence) else x, dtype=np.float64)) for x in seqs
-                                       if np.ndim(x.xyz if isinstance(x, PoseSequence) else x) == 3], js)
+    every = [np.asarray(x.xyz if isinstance(x, PoseSequence) else x, dtype=np.float64) for x in seqs]
+    opts, _ = _mirror_options(mirror, [a for a in every if a.ndim == 3 and a.shape[1:] == (J, 3) and len(a) >= 2], js)
     syn = synthesize(ds, {str(c): n for c, n in want.items()}, seed=int(rng.integers(2**62)), **_with_mirror(kw, opts))
     made = {str(c): 0 for c in cls}
     out, labs, src = [], [], []
