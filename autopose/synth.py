@@ -83,11 +83,12 @@ def qrotate(q, v): # (..., 4), (..., 3) -> (..., 3)
     t = 2 * np.cross(u, v)
     return v + w * t + np.cross(u, t)
 
-# %% ../nbs/08_synth.ipynb #3fd1bda4
+# %% ../nbs/08_synth.ipynb #1c861de1
 def sample_frames(rotations: np.ndarray, # (B, T, J, 4) unit quaternions
                   swings: np.ndarray,    # (B, T, J, 4) unit quaternions
                   root: np.ndarray,      # (B, T, 3)
                   pos: np.ndarray,       # (B, T') fractional frame positions
+                  moving: np.ndarray | None = None, # the joints whose swing is not the identity in some frame (None: found here)
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: # rotations, swings (B, T', J, 4), root (B, T', 3)
     "The motions of a batch at fractional frame positions: slerp between neighbouring frames, linear for the root."
     T = rotations.shape[1]
@@ -99,7 +100,7 @@ def sample_frames(rotations: np.ndarray, # (B, T, J, 4) unit quaternions
         return rotations[b, i0], swings[b, i0], root[b, i0]
     fq = f[..., None].astype(rotations.dtype)                            # (B, T', 1) broadcast over joints
     q = qnlerp(rotations[b, i0], rotations[b, i1], fq)
-    mv = _swinging(swings)                                               # most bones never swing: copy those
+    mv = _swinging(swings) if moving is None else moving                 # most bones never swing: copy those
     s = np.broadcast_to(np.array([0, 0, 0, 1], dtype=swings.dtype), q.shape).copy()
     if len(mv): s[..., mv, :] = qnlerp(swings[b, i0][..., mv, :], swings[b, i1][..., mv, :], fq)
     r = root[b, i0] * (1 - fq) + root[b, i1] * fq
@@ -675,8 +676,14 @@ def repair(m: Motion,         # an invalid clip
         m = m.replace(root=m.root + np.maximum(0.0, fl - low)[:, None] * [0, 1, 0]); done.append("root lifted above the floor")
     return m, done
 
-# %% ../nbs/08_synth.ipynb #5bc06424
+# %% ../nbs/08_synth.ipynb #b0e133e2
 _DESCRIPTORS = weakref.WeakKeyDictionary()   # Motion -> {dtype: descriptor}: a source's descriptor is computed once
+
+_MOVING = weakref.WeakKeyDictionary()         # Motion -> the joints whose swing is not the identity in some frame
+
+def _moving(motions) -> np.ndarray: # the union over `motions` of `_swinging`, each motion's set computed once
+    sets = [_MOVING[m] if m in _MOVING else _MOVING.setdefault(m, _swinging(m.swings[None])) for m in motions]
+    return np.unique(np.concatenate(sets)) if sets else np.zeros(0, np.int64)
 
 def _descriptor(m: Motion, dtype) -> np.ndarray:
     d = _DESCRIPTORS.setdefault(m, {})
@@ -707,15 +714,15 @@ def synth_batch(A: Sequence[Motion],   # N first sources (one length, one joint 
                ) -> dict:              # positions (N, F, J, 3), rotations, swings, root, lengths, rest, stats {name: (N,)}, valid (N,)
     "Align, mix, vary, pose and validate N pairs at once (vectorised over the batch, frames and joints)."
     js, fps, r = A[0].joint_set, A[0].fps, A[0].joint_set.root
-    st = lambda ms, f: np.stack([getattr(m, f) for m in ms]).astype(dtype)
+    st = lambda ms, f: np.stack([getattr(m, f) for m in ms], dtype=dtype)
     qA, swA, rA, LA, restA = (st(A, f) for f in ("rotations", "swings", "root", "lengths", "rest"))
     qB, swB, rB, LB = (st(B, f) for f in ("rotations", "swings", "root", "lengths"))
     N, T = qA.shape[:2]; floors = np.asarray(floors, dtype=np.float64)
     warp = (dtw_align(np.stack([_descriptor(m, dtype) for m in A]), np.stack([_descriptor(m, dtype) for m in B]), band)[0] if method == "dtw"
             else np.tile(linear_warp(T, qB.shape[1]), (N, 1)))
     pos = _time_map(params, T)                                             # the variation's time map, applied first:
-    qA, swA, rA2 = sample_frames(qA, swA, rA, pos)                         # A at pos, B at the warp of pos
-    qB, swB, rB2 = sample_frames(qB, swB, rB, _interp_rows(warp, pos))
+    qA, swA, rA2 = sample_frames(qA, swA, rA, pos, _moving(A))             # A at pos, B at the warp of pos
+    qB, swB, rB2 = sample_frames(qB, swB, rB, _interp_rows(warp, pos), _moving(B))
     rB0 = _root_at(rB, warp[:, :1])                                        # B's root where the warp starts
     legs = list(_leg(js)); legA, legB = LA[:, legs].sum(-1), LB[:, legs].sum(-1)
     turn = qyaw(_heading(qA[:, :, r]) - _heading(qB[:, :, r]))[:, None].astype(dtype)
