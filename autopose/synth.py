@@ -676,14 +676,15 @@ def repair(m: Motion,         # an invalid clip
         m = m.replace(root=m.root + np.maximum(0.0, fl - low)[:, None] * [0, 1, 0]); done.append("root lifted above the floor")
     return m, done
 
-# %% ../nbs/08_synth.ipynb #b0e133e2
+# %% ../nbs/08_synth.ipynb #0bd01c1f
 _DESCRIPTORS = weakref.WeakKeyDictionary()   # Motion -> {dtype: descriptor}: a source's descriptor is computed once
 
 _MOVING = weakref.WeakKeyDictionary()         # Motion -> the joints whose swing is not the identity in some frame
 
 def _moving(motions) -> np.ndarray: # the union over `motions` of `_swinging`, each motion's set computed once
-    sets = [_MOVING[m] if m in _MOVING else _MOVING.setdefault(m, _swinging(m.swings[None])) for m in motions]
-    return np.unique(np.concatenate(sets)) if sets else np.zeros(0, np.int64)
+    for m in motions:
+        if m not in _MOVING: _MOVING[m] = _swinging(m.swings[None])
+    return np.unique(np.concatenate([_MOVING[m] for m in motions]))
 
 def _descriptor(m: Motion, dtype) -> np.ndarray:
     d = _DESCRIPTORS.setdefault(m, {})

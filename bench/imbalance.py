@@ -131,13 +131,13 @@ def arm_synthda(train, rng):
 
 
 def _with_synthetic(train, seqs, labels, tag):
-    "The training set plus clips given as (T, J, 3) arrays."
+    "The training set plus clips given as (T, J, 3) arrays, appended after the real ones (autopose.balance.merge_synthetic)."
+    from autopose.balance import merge_synthetic
     from autopose.core import PoseSequence
     fps = train.sequences[0].fps
-    new = [PoseSequence(train.joint_set, fps, xyz=np.asarray(x, np.float32)) for x in seqs]
-    return PoseDataset(tuple(train.sequences) + tuple(new), np.concatenate([train.labels, np.asarray(labels, np.int64)]), train.class_names,
-                       np.concatenate([train.subjects, np.full(len(new), -1)]), tuple(train.names) + tuple(f"{tag}{i:05d}" for i in range(len(new))),
-                       {}, train.joint_set, dict(train.meta))
+    syn = PoseDataset([PoseSequence(train.joint_set, fps, xyz=np.asarray(x, np.float32)) for x in seqs], np.asarray(labels, np.int64),
+                      train.class_names, names=[f"{tag}{i:05d}" for i in range(len(seqs))], joint_set=train.joint_set)
+    return merge_synthetic(train, syn)
 
 
 # The variation switched off by each ablation (`autopose.synth.VARIATION_RANGES` keys) or the synthesis option changed;

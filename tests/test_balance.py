@@ -94,7 +94,7 @@ def test_augment_nan():
     new, _, _ = augment(bad, labels, {0: 2}, joint_set="kinect_v1_msr", fps=30.0, rng=np.random.default_rng(0), nan="fill")
     assert len(new) == 2 and all(np.isfinite(x).all() for x in new)
     never = [x.copy() for x in seqs]; never[0][:, 5] = np.nan                        # a wave clip (class 2)
-    with pytest.raises(ValueError, match=r"seqs\[0\]: joints \['.*'\] are NaN in every frame"):
+    with pytest.raises(ValueError, match=r"seqs\[0\]: xyz: joints \[5\] are missing \(NaN\) in every frame"):
         augment(never, labels, {2: 1}, joint_set="kinect_v1_msr", fps=30.0, rng=np.random.default_rng(0), nan="fill")
     inf = [x.copy() for x in seqs]; inf[0][0, 0, 0] = np.inf
     with pytest.raises(ValueError, match=r"seqs\[0\]: infinite"):
