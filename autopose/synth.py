@@ -29,14 +29,16 @@ __all__ = ['SOURCE_FPS', 'BODY_PARTS', 'SYNTHDA_WEIGHTS', 'SEGMENT_WORDS', 'SEGM
            'floor_height', 'validity_stats', 'clip_stats', 'measure_validity_bounds', 'validity_report', 'repair',
            'synth_batch', 'Source', 'real_source', 'imported_source', 'synthesize_clip', 'synthesize']
 
-# %% ../nbs/08_synth.ipynb #ea7092be
+# %% ../nbs/08_synth.ipynb #1cc8cabf
 def _dot4(a, b): return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2] + a[..., 3] * b[..., 3]
 
 def qmul(p, q): # (..., 4) xyzw each -> (..., 4): the rotation q, then p
     "Hamilton product p q of quaternions (xyzw), on arrays of any broadcastable batch shape."
     px, py, pz, pw = p[..., 0], p[..., 1], p[..., 2], p[..., 3]; qx, qy, qz, qw = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    return np.stack([pw * qx + px * qw + py * qz - pz * qy, pw * qy - px * qz + py * qw + pz * qx,
-                     pw * qz + px * qy - py * qx + pz * qw, pw * qw - px * qx - py * qy - pz * qz], -1)
+    out = np.empty(np.broadcast_shapes(np.shape(p), np.shape(q)), dtype=np.result_type(p, q))   # filled in place: no stack copy
+    out[..., 0] = pw * qx + px * qw + py * qz - pz * qy; out[..., 1] = pw * qy - px * qz + py * qw + pz * qx
+    out[..., 2] = pw * qz + px * qy - py * qx + pz * qw; out[..., 3] = pw * qw - px * qx - py * qy - pz * qz
+    return out
 
 def qconj(q): return q * np.array([-1.0, -1, -1, 1], dtype=np.asarray(q).dtype)
 
@@ -164,23 +166,28 @@ def pose_descriptor(rotations: np.ndarray, # (B, T, J, 4) local rotations
     R = np.stack(_quat_rows(q), -1)                                      # (B, T, n, 9)
     return (R * np.sqrt(w[keep])[:, None]).reshape(R.shape[:-2] + (-1,))
 
-# %% ../nbs/08_synth.ipynb #e5d0ff4b
+# %% ../nbs/08_synth.ipynb #c89da8fa
 def _local_costs(a, b): # (B, n, D), (B, m, D) -> (B, n, m) Euclidean distances
     d2 = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * (a @ np.ascontiguousarray(b.swapaxes(-1, -2)))
     return np.sqrt(np.maximum(d2, 0.0))
 
 def _dtw_accumulate(C, band):
-    "Skewed cumulative costs Dsk (B, n+m-1, n+1): cell (i, j) at [:, i+j, i+1]; column 0 is padding (inf)."
+    "Skewed cumulative costs Dsk (B, n+m-1, n+1): cell (i, j) at [:, i+j, i+1]; column 0 is padding (inf). Only the band's cells are computed."
     B, n, m = C.shape
     s, i = np.arange(n + m - 1)[:, None], np.arange(n)[None, :]
     j = s - i; ok = (j >= 0) & (j < m)
     if band is not None: ok &= np.abs(i / max(n - 1, 1) - j / max(m - 1, 1)) <= band
-    Csk = np.where(ok, C[:, np.broadcast_to(i, ok.shape), np.clip(j, 0, m - 1)], np.inf)   # (B, S, n)
+    lo, cnt = ok.argmax(1), ok.sum(1)                                    # each anti-diagonal's cells form one run of i
+    start = np.concatenate([[0], np.cumsum(cnt)])
+    ii = np.concatenate([np.arange(a, a + c) for a, c in zip(lo, cnt)]); kk = np.repeat(np.arange(n + m - 1), cnt)
+    Cb = C.reshape(B, -1)[:, ii * m + kk - ii]                          # (B, cells in the band), diagonal after diagonal
     D = np.full((B, n + m - 1, n + 1), np.inf, dtype=C.dtype); D[:, 0, 1] = C[:, 0, 0]
     for k in range(1, n + m - 1):
-        best = np.minimum(D[:, k - 1, :-1], D[:, k - 1, 1:])              # from (i-1, j) and (i, j-1)
-        if k > 1: best = np.minimum(best, D[:, k - 2, :-1])              # from (i-1, j-1)
-        D[:, k, 1:] = Csk[:, k] + best
+        a, e = lo[k], lo[k] + cnt[k]
+        if a == e: continue
+        best = np.minimum(D[:, k - 1, a:e], D[:, k - 1, a + 1:e + 1])    # from (i-1, j) and (i, j-1)
+        if k > 1: best = np.minimum(best, D[:, k - 2, a:e])              # from (i-1, j-1)
+        D[:, k, a + 1:e + 1] = Cb[:, start[k]:start[k + 1]] + best
     return D
 
 def _dtw_backtrack(D, n, m):
@@ -290,15 +297,15 @@ def joint_weights(js: JointSet | str,  # the joint set
         raise ValueError(f"weights: expected one finite weight >= 0 per source, not all 0 for any joint, got {np.round(W[0], 3).tolist()}")
     return W / W.sum(1, keepdims=True)
 
-# %% ../nbs/08_synth.ipynb #4c22a84f
+# %% ../nbs/08_synth.ipynb #64e3fd3f
 def _heading(q_root): # (..., T, 4) -> (...,) circular mean over frames of the root's heading (rad)
     f = qrotate(q_root, np.array([0.0, 0, 1]))
     return np.arctan2(f[..., 0].mean(-1), f[..., 2].mean(-1))
 
-def _mix_arrays(q, sw, disp, W, root: int):
+def _mix_arrays(q, sw, disp, W, root: int, moving=None):
     "Sequential slerp over K sources. q, sw (B, K, T, J, 4); disp (B, K, T, 3); W (B, J, K) -> q, sw (B, T, J, 4), disp (B, T, 3)."
     oq, osw, od = q[:, 0], sw[:, 0].copy(), disp[:, 0] * W[:, None, root, 0, None]
-    cum, mv = W[:, :, 0], _swinging(sw)
+    cum, mv = W[:, :, 0], (_swinging(sw) if moving is None else moving)   # moving: a superset of the swinging joints
     for k in range(1, q.shape[1]):
         cum = cum + W[:, :, k]
         t = np.where(cum > 0, W[:, :, k] / np.where(cum > 0, cum, 1), 0.0)[:, None, :].astype(q.dtype)   # (B, 1, J)
@@ -380,7 +387,7 @@ def synthda_real_synth(h36m_real: np.ndarray,   # (T1, 17, 3) StridedTransformer
     P_r, P_s = (real, synthda_resample(syn, len(real))) if len(real) > len(syn) else (synthda_resample(real, len(syn)), syn)
     return {w: synthda_mix(P_r, P_s, *w) for w in SYNTHDA_WEIGHTS}
 
-# %% ../nbs/08_synth.ipynb #a23c84e3
+# %% ../nbs/08_synth.ipynb #de16819c
 SEGMENT_WORDS = (("upper_arm", ("elbow",)), ("forearm", ("wrist",)), ("hand", ("hand", "thumb", "finger", "pinky", "index")),
                  ("thigh", ("knee",)), ("shank", ("ankle",)), ("foot", ("foot", "heel", "toe")),
                  ("shoulder_width", ("shoulder", "collar")), ("hip_width", ("hip",)),
@@ -441,7 +448,7 @@ def _amplify(q, s, joints): # (B, T, J, 4) rotations, (B,) factors, joint indice
     out = np.array(q, copy=True); out[:, :, joints] = qmul(mean, np.concatenate([rel[..., :3] * k, np.cos(st)], -1).astype(q.dtype))
     return out
 
-def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], js: JointSet, fps: float):
+def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], js: JointSet, fps: float, moving=None):
     "Variations of a batch, all ending with the same number of frames. q, sw (B, T, J, 4); root (B, T, 3); lengths (B, J); rest (B, J, 3); floor (B,)."
     B, T = q.shape[:2]; r = js.root; g = lambda k, d: np.array([p.get(k, d) for p in params], dtype=np.float64)
     if any({"speed", "start", "frames"} & set(p) for p in params):
@@ -452,7 +459,7 @@ def _vary_arrays(q, sw, root, lengths, rest, floor, params: Sequence[Mapping], j
     amp = g("amplitude", 1.0)
     if (amp != 1.0).any():
         inner = _inner_joints(js)
-        q, sw = _amplify(q, amp, inner), _amplify(sw, amp, np.intersect1d(inner, _swinging(sw)))   # identity swings stay so
+        q, sw = _amplify(q, amp, inner), _amplify(sw, amp, np.intersect1d(inner, _swinging(sw) if moving is None else moving))   # identity swings stay so
     flip = g("mirror", 0.0).astype(bool)
     if flip.any():
         s, M, Q = js.mirror, np.array([-1.0, 1, 1], dtype=q.dtype), np.array([1.0, -1, -1, 1], dtype=q.dtype)
@@ -532,7 +539,7 @@ def _capsule_overlap(P, js): # (B, T, J, 3) -> (B,) deepest overlap of the check
             worst = np.maximum(worst, r - _seg_dist(*seg[u], *seg[v]))
     return _p95(worst)
 
-# %% ../nbs/08_synth.ipynb #a16206bc
+# %% ../nbs/08_synth.ipynb #aaeb4f9b
 def _angle(u, v): # (..., 3) x 2 -> (...,) degrees between vectors
     c = (u * v).sum(-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-12)
     return np.degrees(np.arccos(np.clip(c, -1, 1)))
@@ -562,12 +569,13 @@ def _limb_angles(P, js): # -> knee hyperextension, knee flexion, elbow flexion (
 ANGULAR_FPS = 15.0   # angular speed and acceleration are measured on every clip resampled to this rate
 
 def _angular(q, sw, js, fps): # -> {part: (speed (B,), accel (B,))} rad/s, rad/s^2, p95 over frames of the part's largest
-    qe = qmul(sw, q)                                                     # each joint's frame relative to its parent's
-    w = _rotvec(qmul(qconj(qe[:, :-1]), qe[:, 1:])) * fps              # (B, T-1, J, 3) angular velocity, joint frame
+    mv = np.flatnonzero(_moving_joints(js))                              # only these joints are measured
+    qe = qmul(sw[:, :, mv], q[:, :, mv])                                 # each joint's frame relative to its parent's
+    w = _rotvec(qmul(qconj(qe[:, :-1]), qe[:, 1:])) * fps              # (B, T-1, n, 3) angular velocity, joint frame
     spd, acc = np.linalg.norm(w, axis=-1), np.linalg.norm(np.diff(w, axis=1), axis=-1) * fps
-    bp = np.where(body_parts(js) == "head", "trunk", body_parts(js)); out = {}   # the head counts with the trunk
+    bp = np.where(body_parts(js) == "head", "trunk", body_parts(js))[mv]; out = {}   # the head counts with the trunk
     for part in ("trunk", "arms", "legs"):
-        sel = np.flatnonzero(_moving_joints(js) & (bp == part))
+        sel = np.flatnonzero(bp == part)
         if len(sel): out[part] = (_p95(spd[:, :, sel].max(-1)), _p95(acc[:, :, sel].max(-1)))
     return out
 
@@ -676,7 +684,7 @@ def repair(m: Motion,         # an invalid clip
         m = m.replace(root=m.root + np.maximum(0.0, fl - low)[:, None] * [0, 1, 0]); done.append("root lifted above the floor")
     return m, done
 
-# %% ../nbs/08_synth.ipynb #0bd01c1f
+# %% ../nbs/08_synth.ipynb #572d7573
 _DESCRIPTORS = weakref.WeakKeyDictionary()   # Motion -> {dtype: descriptor}: a source's descriptor is computed once
 
 _MOVING = weakref.WeakKeyDictionary()         # Motion -> the joints whose swing is not the identity in some frame
@@ -731,9 +739,10 @@ def synth_batch(A: Sequence[Motion],   # N first sources (one length, one joint 
     dA, dB = (rA2 - rA[:, :1]) / legA[:, None, None], qrotate(turn, rB2 - rB0) / legB[:, None, None]
     w = np.asarray(weights, dtype=np.float64)
     W = (np.broadcast_to(np.stack([w, 1 - w], -1)[:, None, :], (N, len(js), 2)) if w.ndim == 1 else w).astype(dtype)
-    q, sw, d = _mix_arrays(np.stack([qA, qB], 1), np.stack([swA, swB], 1), np.stack([dA, dB], 1), W, r)
+    mv = np.union1d(_moving(A), _moving(B))                                # the only joints whose swings are not the identity
+    q, sw, d = _mix_arrays(np.stack([qA, qB], 1), np.stack([swA, swB], 1), np.stack([dA, dB], 1), W, r, mv)
     rest_params = [{k: v for k, v in p.items() if k not in _TIME_KEYS} for p in params]
-    q, sw, root, L, rest = _vary_arrays(q, sw, rA[:, :1] + legA[:, None, None] * d, LA, restA, floors, rest_params, js, fps)
+    q, sw, root, L, rest = _vary_arrays(q, sw, rA[:, :1] + legA[:, None, None] * d, LA, restA, floors, rest_params, js, fps, mv)
     P = fk_positions(q, L[:, :, None] * rest, js, root, sw)
     stats = validity_stats(P, q, sw, L, js, fps, floors)
     valid = np.all([stats[k] <= bounds[k] for k in stats if k in bounds], axis=0)
