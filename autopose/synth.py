@@ -166,13 +166,13 @@ def pose_descriptor(rotations: np.ndarray, # (B, T, J, 4) local rotations
     R = np.stack(_quat_rows(q), -1)                                      # (B, T, n, 9)
     return (R * np.sqrt(w[keep])[:, None]).reshape(R.shape[:-2] + (-1,))
 
-# %% ../nbs/08_synth.ipynb #c89da8fa
+# %% ../nbs/08_synth.ipynb #44cc293b
 def _local_costs(a, b): # (B, n, D), (B, m, D) -> (B, n, m) Euclidean distances
     d2 = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * (a @ np.ascontiguousarray(b.swapaxes(-1, -2)))
     return np.sqrt(np.maximum(d2, 0.0))
 
 def _dtw_accumulate(C, band):
-    "Skewed cumulative costs Dsk (B, n+m-1, n+1): cell (i, j) at [:, i+j, i+1]; column 0 is padding (inf). Only the band's cells are computed."
+    "Skewed cumulative costs D (B, n+m-1, n+1), cell (i, j) at [:, i+j, i+1], column 0 padding (inf); and each cell's best move (0 diagonal, 1 from i-1, 2 from j-1). Only the band's cells are computed."
     B, n, m = C.shape
     s, i = np.arange(n + m - 1)[:, None], np.arange(n)[None, :]
     j = s - i; ok = (j >= 0) & (j < m)
@@ -182,25 +182,26 @@ def _dtw_accumulate(C, band):
     ii = np.concatenate([np.arange(a, a + c) for a, c in zip(lo, cnt)]); kk = np.repeat(np.arange(n + m - 1), cnt)
     Cb = C.reshape(B, -1)[:, ii * m + kk - ii]                          # (B, cells in the band), diagonal after diagonal
     D = np.full((B, n + m - 1, n + 1), np.inf, dtype=C.dtype); D[:, 0, 1] = C[:, 0, 0]
+    move = np.zeros((B, n + m - 1, n + 1), dtype=np.int8)
     for k in range(1, n + m - 1):
         a, e = lo[k], lo[k] + cnt[k]
         if a == e: continue
-        best = np.minimum(D[:, k - 1, a:e], D[:, k - 1, a + 1:e + 1])    # from (i-1, j) and (i, j-1)
-        if k > 1: best = np.minimum(best, D[:, k - 2, a:e])              # from (i-1, j-1)
-        D[:, k, a + 1:e + 1] = Cb[:, start[k]:start[k + 1]] + best
-    return D
+        up, left = D[:, k - 1, a:e], D[:, k - 1, a + 1:e + 1]            # from (i-1, j) and (i, j-1)
+        best = np.minimum(up, left); mv = np.where(up <= left, 1, 2)
+        if k > 1:                                                        # from (i-1, j-1): the diagonal wins ties
+            dg = D[:, k - 2, a:e]; mv = np.where(dg <= best, 0, mv); best = np.minimum(best, dg)
+        D[:, k, a + 1:e + 1] = Cb[:, start[k]:start[k + 1]] + best; move[:, k, a + 1:e + 1] = mv
+    return D, move
 
-def _dtw_backtrack(D, n, m):
-    "Trace the optimal paths back; per pair, the mean matched frame of the other clip for each reference frame (B, n)."
-    B, S, W = D.shape
-    flat = np.concatenate([D.reshape(B, -1), np.full((B, 1), np.inf)], 1).ravel()   # S*W of each pair: an inf sentinel
-    base = np.arange(B) * (S * W + 1)
-    cell = lambda ii, jj: base + np.where((ii >= 0) & (jj >= 0), (ii + jj) * W + ii + 1, S * W)
+def _dtw_backtrack(move, n, m):
+    "Follow the best moves back from the last cell; per pair, the mean matched frame of the other clip for each reference frame (B, n)."
+    B, S, W = move.shape
+    flat, base = move.ravel(), np.arange(B) * (S * W)
     i, j = np.full(B, n - 1), np.full(B, m - 1)
     I, Jm = np.full((n + m - 1, B), -1), np.zeros((n + m - 1, B))
     for step in range(n + m - 1):
         I[step], Jm[step] = i, j
-        k = flat[np.stack([cell(i - 1, j - 1), cell(i - 1, j), cell(i, j - 1)])].argmin(0)   # diagonal first: it wins ties
+        k = flat[base + (i + j) * W + i + 1]
         done = (i <= 0) & (j <= 0)
         i, j = np.where(done, -1, i - (k < 2)), np.where(done, -1, j - (k != 1))
         if (i < 0).all(): break
@@ -218,10 +219,10 @@ def dtw_align(a: np.ndarray,  # (B, n, D) descriptors of the reference clips
     if a.ndim != 3 or b.ndim != 3 or len(a) != len(b) or a.shape[-1] != b.shape[-1]:
         raise ValueError(f"a, b: expected shapes (B, n, D) and (B, m, D), got {a.shape} and {b.shape}")
     n, m = a.shape[1], b.shape[1]
-    D = _dtw_accumulate(_local_costs(a, b), band)
+    D, move = _dtw_accumulate(_local_costs(a, b), band)
     cost = D[:, n + m - 2, n]
     if not np.isfinite(cost).all(): raise ValueError(f"band={band}: too narrow, no warping path for clips of {n} and {m} frames")
-    w = _dtw_backtrack(D, n, m)
+    w = _dtw_backtrack(move, n, m)
     if smooth > 1 and n > 1:                                             # a moving average keeps the warp monotone
         k = min(smooth, n); pad = np.pad(w, ((0, 0), (k // 2, k - 1 - k // 2)), mode="edge")
         w = np.cumsum(np.pad(pad, ((0, 0), (1, 0))), 1); w = (w[:, k:] - w[:, :-k]) / k

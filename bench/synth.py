@@ -1,6 +1,6 @@
 """Throughput of synthesis, side by side with SynthDa's arithmetic on the same pairs, in one run.
 
-    python bench/synth.py [--pairs 1024] [--batch 256] [--frames 64] [--repeat 3] [--workers 1]
+    python bench/synth.py [--pairs 1024] [--batch 128] [--frames 64] [--repeat 3] [--workers 2]
 
 Clips: procedural Kinect v2 motions (25 joints, 64 frames at 30 fps, 1 cm joint jitter like a tracker's), turned
 into Motions once (inverse kinematics is not timed: a dataset's real clips are converted once and reused).
@@ -8,6 +8,8 @@ Rows, all on the same pairs:
   - autopose, full path: DTW alignment + rotation-space mix + variation (time map, amplitude, mirror (half the
     clips), view, body shape, joint-angle noise) + forward kinematics + validity report, through `autopose.synth.synth_batch`;
   - its parts (DTW alone; the per-clip API `mix` -> `vary` -> `validity_report`, for scale);
+  - `synthesize_clip`, one clip at a time, as `synthesize` / `autopose.augment` run it on real clips of varying
+    lengths (each clip drawn from its own seed, retried when invalid): the throughput a user of the API sees;
   - SynthDa's arithmetic (linear time stretch + P_r + 0.5 (wA P_r - wB P_s) on joint positions): as its code
     does it (scipy interp1d per joint and axis), per pair vectorised, and over the whole batch at once;
   - dtaidistance's C DTW (path per pair), when it is importable, for the alignment choice.
@@ -22,8 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import best_of, machine  # noqa: E402
 from autopose.motion import Motion  # noqa: E402
-from autopose.synth import (dtw_align, floor_height, mix, pose_descriptor, random_variation, synth_batch,  # noqa: E402
-                            synthda_mix, synthda_resample, validity_report, vary)
+from autopose.synth import (Source, dtw_align, floor_height, mix, pose_descriptor, random_variation, synth_batch,  # noqa: E402
+                            synthda_mix, synthda_resample, synthesize_clip, validity_report, vary)
 from autopose.testing import ACTIONS, procedural_motion, random_subject  # noqa: E402
 
 
@@ -128,6 +130,14 @@ def main():
             v = vary(mix([A[ia[k]], A[ib[k]]], [w[k], 1 - w[k]], floor=fl[ia[k]]), params[k], fl[ia[k]])
             validity_report(v, fl[ia[k]])
     rows.append(("autopose per-clip API (mix -> vary -> validity_report), one clip at a time", m_per / best_of(per_clip, max(1, a.repeat - 1))))
+    by_action = [[Source(m, f"clip{k}", floor=float(fl[k])) for k, m in enumerate(A) if k % len(ACTIONS) == c] for c in range(len(ACTIONS))]
+    m_syn = min(n, 128)
+    made = []
+    def one_by_one():
+        made.clear()
+        for k in range(m_syn): made.append(synthesize_clip(by_action[k % len(ACTIONS)], [1, k])[0] is not None)
+    rows.append(("autopose synthesize_clip, one clip at a time (what synthesize / augment run; retries included)",
+                 m_syn / best_of(one_by_one, max(1, a.repeat - 1))))
     m_sd = min(n, 128)
     t_sd_written = best_of(lambda: [synthda_as_written(P[ia[k]], P[ib[k]], w[k]) for k in range(m_sd)], a.repeat)
     rows.append(("SynthDa arithmetic as its code does it (interp1d per joint and axis), per pair", m_sd / t_sd_written))
@@ -149,6 +159,7 @@ def main():
     print(f"\n| path | clips/s |\n|---|---:|")
     for name, r in rows: print(f"| {name} | {r:,.0f} |")
     print(f"\nfull path: {int(out['valid'].sum())}/{len(out['valid'])} clips of the last batch valid; largest bone-length deviation {bone:.1e} m")
+    print(f"synthesize_clip: {sum(made)}/{len(made)} clips made (a valid clip within max_tries draws)")
     print(f"cost ratio, full path vs SynthDa: {t_full / n / (t_sd_written / m_sd):.2f}x its code as written, "
           f"{t_full / n / (t_sd_pair / n):.1f}x vectorised per pair, {t_full / n / (t_sd_batch / n):.0f}x batched")
 
