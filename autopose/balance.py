@@ -164,7 +164,7 @@ def balance(dataset: PoseDataset,              # the real training clips (3D joi
     syn = replace(syn, meta={**syn.meta, "mirror": decided})
     return merge_synthetic(dataset, syn)
 
-# %% ../nbs/09_balance.ipynb #c0aa9ec3
+# %% ../nbs/09_balance.ipynb #34f3b9af
 _UP = {"y": None, "z": ((1, 0, 0), (0, 0, 1), (0, -1, 0)), "-y": ((1, 0, 0), (0, -1, 0), (0, 0, -1)), "-z": ((1, 0, 0), (0, 0, -1), (0, 1, 0))}
 
 def _to_luf(up: str): # -> (M, M^-1): a rotation about x that turns `up` to +y (None: already +y)
@@ -233,5 +233,5 @@ def augment(seqs: Sequence,          # N clips, each a (T, J, 3) float array in 
         out.append(np.array(x, dtype=np.float32)); labs.append(int(s.meta["class"])); made[s.meta["class"]] += 1
         src.append(tuple(int(n[4:]) for n in s.meta["sources"] if n.startswith("clip")))
     short = {c: want[int(c)] - made[c] for c in made if made[c] < want[int(c)]}
-    if short: warnings.warn(f"augment: fewer clips than asked for classes {short} (missing per class): every draw failed validity; see autopose.synth.validity_report")
+    if short: warnings.warn(f"augment: fewer clips than asked for classes {short} (missing per class): every draw failed validity; see autopose.validity.validity_report")
     return out, np.array(labs, dtype=np.int64), src

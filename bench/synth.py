@@ -24,8 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import best_of, machine  # noqa: E402
 from autopose.motion import Motion  # noqa: E402
-from autopose.synth import (Source, dtw_align, floor_height, mix, pose_descriptor, random_variation, synth_batch,  # noqa: E402
-                            synthda_mix, synthda_resample, synthesize_clip, validity_report, vary)
+from autopose.align import dtw_align, pose_descriptor  # noqa: E402
+from autopose.synth import (Source, mix, random_variation, synth_batch, synthda_mix, synthda_resample,  # noqa: E402
+                            synthesize_clip, vary)
+from autopose.validity import floor_height, validity_report  # noqa: E402
 from autopose.testing import ACTIONS, procedural_motion, random_subject  # noqa: E402
 
 

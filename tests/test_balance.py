@@ -11,7 +11,7 @@ from autopose.core import get_joint_set, joint_set_names
 from autopose.datasets import load_msr_action3d
 from autopose.pyskl import read_pyskl, write_pyskl
 from autopose.skeletons import convert
-from autopose.synth import VALIDITY_BOUNDS
+from autopose.validity import VALIDITY_BOUNDS
 from autopose.testing import procedural_motion
 
 SETS = [n for n in joint_set_names() if n != "procedural_body"]

@@ -11,9 +11,10 @@ from autopose.core import PoseDataset, get_joint_set
 from autopose.datasets import load_msr_action3d, load_utkinect, read_humanml3d, read_synthda
 from autopose.motion import Motion, mirror, retarget
 from autopose.ntu import read_ntu_skeleton
-from autopose.synth import (SYNTHDA_WEIGHTS, VALIDITY_BOUNDS, align, floor_height, measure_validity_bounds, mix, pose_distance,
-                            random_variation, resample, synthda_prepare_synthetic, synthda_real_real, synthda_real_synth,
-                            synthda_resample, synthesize, validity_report, vary)
+from autopose.align import align, pose_distance, resample
+from autopose.synth import (SYNTHDA_WEIGHTS, mix, random_variation, synthda_prepare_synthetic, synthda_real_real, synthda_real_synth,
+                            synthda_resample, synthesize, vary)
+from autopose.validity import VALIDITY_BOUNDS, floor_height, measure_validity_bounds, validity_report
 from autopose.skeletons import named_map
 
 BOUNDS_FILE = Path(__file__).resolve().parents[1] / "data" / "validity_bounds.json"
@@ -186,10 +187,10 @@ def test_validity_bounds_file_matches_the_module_and_the_data(shared_data):
     stored = json.loads(BOUNDS_FILE.read_text())
     assert stored["bounds"] == dict(VALIDITY_BOUNDS)
     assert stored["clips"] == {"msr_action3d": 557, "utkinect": 199, "cmu_bvh": 13}
-    nb = Path(__file__).resolve().parents[1] / "nbs" / "08_synth.ipynb"
+    nb = Path(__file__).resolve().parents[1] / "nbs" / "08b_validity.ipynb"
     src = next(c["source"] for c in json.loads(nb.read_text())["cells"] if "def real_validity_clips" in "".join(c["source"]))
     g = {"SHARED": None}                                   # the notebook's cell, without its writing part
-    exec("import numpy as np\nfrom pathlib import Path\nfrom autopose.synth import *\nfrom autopose.motion import Motion\n" + "".join(src), g)
+    exec("import numpy as np\nfrom pathlib import Path\nfrom autopose.align import *\nfrom autopose.validity import *\nfrom autopose.motion import Motion\n" + "".join(src), g)
     again = measure_validity_bounds(g["real_validity_clips"](shared_data))
     assert again["bounds"] == stored["bounds"] and again["real_clips_flagged"] == stored["real_clips_flagged"]
 
