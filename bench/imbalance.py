@@ -171,6 +171,22 @@ def arm_autopose_classic(train, rng):
     return autopose_balanced(train, rng), ClassicAugment()
 
 
+def autopose_grown(train, rng, factor: int):
+    "Every class grown to `factor` times the largest with `autopose.augment`: the majority classes get synthetic clips too."
+    from autopose.balance import augment
+    counts = train.class_counts()
+    need = {int(c): int(factor * counts.max() - counts[c]) for c in np.flatnonzero(counts)}
+    seqs = [s.xyz for s in train.sequences]
+    new, labels, _ = augment(seqs, train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps, rng=rng, nan="fill")
+    return _with_synthetic(train, new, labels, "autopose")
+
+
+@arm("autopose-x2")
+def arm_autopose_x2(train, rng):
+    "autopose alone with every class grown to twice the largest (a diagnostic: does more synthetic variety replace the classic augmentation?)."
+    return autopose_grown(train, rng, 2), None
+
+
 def _ablation(name, kw):
     def fn(train, rng): return autopose_balanced(train, rng, **kw), ClassicAugment()
     fn.__doc__ = f"autopose+classic with {name[3:]} off: {kw}" if name.startswith("no_") else f"autopose+classic with {name} on: {kw}"
