@@ -171,6 +171,13 @@ def arm_autopose_classic(train, rng):
     return autopose_balanced(train, rng), ClassicAugment()
 
 
+@arm("autopose+oversample+classic")
+def arm_autopose_oversample_classic(train, rng):
+    "autopose's synthesis, the real clips repeated so that they keep at least half of every class (autopose.balance.repeat_real), and the classic augmentation."
+    from autopose.balance import repeat_real
+    return repeat_real(autopose_balanced(train, rng), rng), ClassicAugment()
+
+
 def autopose_grown(train, rng, factor: int):
     "Every class grown to `factor` times the largest with `autopose.augment`: the majority classes get synthetic clips too."
     from autopose.balance import augment
@@ -200,6 +207,7 @@ for _n, _kw in ABLATIONS.items(): arm(f"autopose+classic{'-' if _n.startswith('n
 # minority recall by >= 5 points on average and on every seed, with majority recall no more than 1 point
 # lower on average; TARGET_SOLO must beat oversample+classic's mean minority recall.
 TARGET_ARM, TARGET_SOLO = "autopose+classic", "autopose"
+ALSO_CHECKED = ("autopose+oversample+classic",)   # checked against TARGET_ARM's criterion too
 
 
 # ---------------------------------------------------------------- one run
@@ -261,10 +269,11 @@ def targets(summary: dict) -> list[str]:
         for k, s in ks.items():
             if k == "all": continue
             st = s["arms"]
-            if TARGET_ARM in st and "diff_minority_recall" in st[TARGET_ARM]:
-                dm, dj = np.array(st[TARGET_ARM]["diff_minority_recall"]) * 100, np.array(st[TARGET_ARM]["diff_majority_recall"]) * 100
+            for arm_ in (TARGET_ARM, *ALSO_CHECKED):
+                if arm_ not in st or "diff_minority_recall" not in st[arm_]: continue
+                dm, dj = np.array(st[arm_]["diff_minority_recall"]) * 100, np.array(st[arm_]["diff_majority_recall"]) * 100
                 ok = dm.mean() >= 5 and dm.min() >= 5 and dj.mean() >= -1
-                lines.append(f"{d} k={k}: {TARGET_ARM} vs {s['best_baseline']}: minority {dm.mean():+.1f} (worst seed {dm.min():+.1f}), "
+                lines.append(f"{d} k={k}: {arm_} vs {s['best_baseline']}: minority {dm.mean():+.1f} (worst seed {dm.min():+.1f}), "
                              f"majority {dj.mean():+.1f} -> {'MET' if ok else 'NOT MET'} (minority >= +5 on average and on every seed, majority >= -1)")
             if TARGET_SOLO in st and "oversample+classic" in st:
                 a, b = np.array(st[TARGET_SOLO]["minority_recall"]), np.array(st["oversample+classic"]["minority_recall"])

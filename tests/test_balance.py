@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import autopose
-from autopose.balance import BalancePlan, augment, balance, balance_plan, merge_synthetic
+from autopose.balance import BalancePlan, augment, balance, balance_plan, merge_synthetic, repeat_real
 from autopose.core import get_joint_set, joint_set_names
 from autopose.datasets import load_msr_action3d
 from autopose.pyskl import read_pyskl, write_pyskl
@@ -186,6 +186,15 @@ def test_balance_msr(msr_train, tmp_path):
     p = write_pyskl(bal, tmp_path / "balanced.pkl")
     back = read_pyskl(p, joint_set=ds.joint_set.name)
     assert back.labels.tolist() == bal.labels.tolist() and len(back.splits["synthetic"]) == len(syn)
+    # the real clips kept at half of every class or more: equal classes, synthetic clips once, real ones repeated
+    rr = repeat_real(bal.split("xsub_train"), rng=1)
+    R, S = (np.bincount(bal.labels[bal.splits[k]], minlength=bal.num_classes) for k in ("real", "synthetic"))
+    N = 2 * int(np.maximum(R, S).max())
+    assert rr.class_counts()[R > 0].tolist() == [N] * int((R > 0).sum())
+    real_rr = np.bincount(rr.labels[rr.splits["real"]], minlength=rr.num_classes)
+    assert (real_rr[R > 0] >= N // 2).all() and (real_rr[R > 0] >= R[R > 0]).all()
+    assert sorted(rr.names[i] for i in rr.splits["synthetic"]) == sorted(bal.names[i] for i in syn) and len(set(rr.names)) == len(rr)
+    assert {n.split("#rep")[0] for n in (rr.names[i] for i in rr.splits["real"])} == {bal.names[i] for i in bal.splits["real"]}
 
 
 def test_merge_synthetic_refuses_mismatch(msr_train):
