@@ -178,6 +178,13 @@ def arm_autopose_oversample_classic(train, rng):
     return repeat_real(autopose_balanced(train, rng), rng), ClassicAugment()
 
 
+@arm("autopose+oversample")
+def arm_autopose_oversample(train, rng):
+    "autopose's synthesis with the real clips repeated (autopose.balance.repeat_real), no classic augmentation."
+    from autopose.balance import repeat_real
+    return repeat_real(autopose_balanced(train, rng), rng), None
+
+
 def autopose_grown(train, rng, factor: int):
     "Every class grown to `factor` times the largest with `autopose.augment`: the majority classes get synthetic clips too."
     from autopose.balance import augment
