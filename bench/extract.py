@@ -1,6 +1,6 @@
 """Pose extraction from video: speed beside raw MediaPipe, batch speed-up, and accuracy against the Kinect.
 
-    python bench/extract.py [--repeat 3] [--copies 4] [--workers N] [--figure overlay.png]
+    python bench/extract.py [--repeat 3] [--copies 12] [--workers 2] [--figure overlay.png]
 
 On the NTU RGB+D clip in ../shared/data/ntu_video (1920x1080, 30 fps, 103 frames, one person):
 1. frames/s of `extract_video` (person="largest", the default, and person="first") beside the loop a user
@@ -8,7 +8,8 @@ On the NTU RGB+D clip in ../shared/data/ntu_video (1920x1080, 30 fps, 103 frames
    best of --repeat; the overhead is the extra time per frame of the extraction path.
 2. `extract_folder` over --copies links to the clip: serially in this process, serially in one freshly spawned
    process (paying the imports a pool worker pays), and with --workers spawned workers. CPU seconds include the
-   workers' (counted once they exit).
+   workers' (counted once they exit). Each worker pays ~1-4 s of start-up (imports, the model) before its first
+   video, so a folder of a few videos shows that start-up more than the parallel work: 12 is the default.
 3. 2D pixel error, PCK and 3D error after similarity alignment against the Kinect v2 skeleton of the same
    frames: the 12 limb joints as MediaPipe labels them and with mirrored=True (NTU videos are mirror
    images), then every ntu25 joint (copied or derived by autopose.skeletons' recipes) with mirrored=True.
@@ -158,7 +159,7 @@ def main():
     ap.add_argument("--video", type=Path, default=DATA / "S001C001P001R001A001_rgb.avi")
     ap.add_argument("--skeleton", type=Path, default=DATA / "S001C001P001R001A001.skeleton")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--copies", type=int, default=12)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--figure", type=Path, default=None, help="write the overlay of both skeletons on three frames here")
     a = ap.parse_args()
