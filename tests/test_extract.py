@@ -11,7 +11,8 @@ cv2 = pytest.importorskip("cv2")
 
 from autopose.core import PoseSequence  # noqa: E402
 from autopose.extract import (extract_folder, extract_video, keypoint_errors, mirror_labels, read_frames,  # noqa: E402
-                              read_keypoints_json, read_openpose, video_info, write_video)
+                              video_info, write_video)
+from autopose.keypoints import read_keypoints_json, read_openpose  # noqa: E402
 from autopose.ntu import read_ntu_skeleton  # noqa: E402
 from autopose.skeletons import convert  # noqa: E402
 
