@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import best_of, machine  # noqa: E402
-from autopose import refine as R  # noqa: E402
+from autopose import learned as L, refine as R  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILTERS = ("moving_average", "gaussian", "savgol", "one_euro")
@@ -94,7 +94,7 @@ def test_groups(n_msr):
     hop = read_bvh(SHARED / "cmu_bvh" / "131_03.bvh").to_sequence().xyz.astype(np.float64)
     ntu = read_ntu_skeleton(SHARED / "ntu_video" / "S001C001P001R001A001.skeleton").to_sequence()
     msr = load_msr_action3d(SHARED / "msr_action3d").split("xsub_test")
-    px = lambda a: float(np.median(R.body_spread(R.fill_gaps(a, len(a))))) / R.REFERENCE_SPREAD
+    px = lambda a: float(np.median(L.body_spread(R.fill_gaps(a, len(a))))) / L.REFERENCE_SPREAD
     groups = [Group(f"CMU 131_03 3D {120 // k} fps", [hop[::k]], 120 / k, 1.0, 1000) for k in (2, 4, 8)]
     groups.append(Group("CMU 131_03 2D 30 fps", [camera_2d(hop[::4])], 30.0, px(camera_2d(hop[::4])), 1))
     groups.append(Group("NTU Kinect v2 3D 30 fps", [ntu.xyz.astype(np.float64)], 30.0, 1.0, 1000))
@@ -116,7 +116,7 @@ def validation_group(test):
               for i, a in enumerate(ACTIONS)]
     is2d = "2D" in test.name
     if is2d: clips = [camera_2d(c) for c in clips]
-    unit = float(np.median(R.body_spread(clips[0]))) / R.REFERENCE_SPREAD if is2d else 1.0
+    unit = float(np.median(L.body_spread(clips[0]))) / L.REFERENCE_SPREAD if is2d else 1.0
     return Group("validation", clips, test.fps, unit, test.scale)
 
 
@@ -133,14 +133,14 @@ def tune(test, preset, causal, seeds):
 
 def compare(groups, preset, causal, seeds, weights):
     "Rows (method, tuned-for, setting, per-group metrics) and the verdict lines."
-    model = R.load_refiner(weights, causal=causal)
+    model = L.load_refiner(weights, causal=causal)
     rows = {}
     for gi, grp in enumerate(groups):
         rows.setdefault(("noisy input (gap-filled)", "", ""), {})[gi] = grp.score(lambda x: x, preset, seeds, causal)
         for (name, crit), (label, f) in tune(grp, preset, causal, seeds=(101,)).items():
             key = (name, crit, "")
             rows.setdefault(key, {})[gi] = (grp.score(f, preset, seeds, causal), label)
-        learned = lambda x: R.smooth_learned(x, grp.fps, model, causal=causal, device="cpu")
+        learned = lambda x: L.smooth_learned(x, grp.fps, model, causal=causal, device="cpu")
         rows.setdefault(("learned (SmoothNet-style)", "", ""), {})[gi] = grp.score(learned, preset, seeds, causal)
     return rows
 
@@ -172,7 +172,7 @@ def throughput(repeat, weights):
     rng = np.random.default_rng(0)
     T, J = 3000, 25
     x = np.cumsum(rng.normal(size=(T, J, 3)), 0) * 0.01 + rng.normal(size=(T, J, 3)) * 0.01
-    off, cau = R.load_refiner(weights), R.load_refiner(weights, causal=True)
+    off, cau = L.load_refiner(weights), L.load_refiner(weights, causal=True)
     cases = [("moving_average window=9", lambda: R.moving_average(x, 9)),
              ("moving_average window=5 causal", lambda: R.moving_average(x, 5, causal=True)),
              ("gaussian sigma=2", lambda: R.gaussian(x, 2.0)),
@@ -182,9 +182,9 @@ def throughput(repeat, weights):
              ("one_euro (causal, scan)", lambda: R.one_euro(x, 30, 1.0, 0.5)),
              ("one_euro forward-backward", lambda: R.one_euro(x, 30, 1.0, 0.5, causal=False)),
              ("fill_gaps max_gap=10", lambda: R.fill_gaps(x, 10)),
-             ("learned offline stride 1", lambda: R.smooth_learned(x, 30, off, device="cpu")),
-             ("learned offline stride 4", lambda: R.smooth_learned(x, 30, off, stride=4, device="cpu")),
-             ("learned causal", lambda: R.smooth_learned(x, 30, cau, causal=True, device="cpu"))]
+             ("learned offline stride 1", lambda: L.smooth_learned(x, 30, off, device="cpu")),
+             ("learned offline stride 4", lambda: L.smooth_learned(x, 30, off, stride=4, device="cpu")),
+             ("learned causal", lambda: L.smooth_learned(x, 30, cau, causal=True, device="cpu"))]
     print(f"\n### Throughput (T={T}, J={J}, 3D, CPU, best of {repeat})\n\n| method | joint-frames/s |\n|---|---:|")
     for name, f in cases:
         print(f"| {name} | {T * J / best_of(f, repeat):,.0f} |")
@@ -200,7 +200,7 @@ def main():
     ap.add_argument("--no-causal", action="store_true")
     a = ap.parse_args()
     print(machine())
-    w = a.weights or R.default_refiner_path()
+    w = a.weights or L.default_refiner_path()
     print(f"weights: {w} ({Path(w).stat().st_size / 1024:.0f} KB)")
     if not SHARED.is_dir(): sys.exit(f"missing {SHARED}: the benchmark needs the shared real data")
     groups, seeds = test_groups(a.msr), tuple(range(a.seeds))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from autopose import refine as R
+from autopose import learned as L, refine as R
 from autopose.core import PoseDataset, PoseSequence
 
 REPO = Path(__file__).resolve().parents[1]
@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_committed_weights_small_and_safe():
     pt = REPO / "data" / "refiner.pt"
-    assert R.default_refiner_path().resolve() == pt.resolve()
+    assert L.default_refiner_path().resolve() == pt.resolve()
     assert pt.stat().st_size + pt.with_suffix(".json").stat().st_size < 2 * 1024 * 1024
     sd = torch.load(pt, map_location="cpu", weights_only=True)          # plain tensors only
     assert set(sd) == {"offline", "causal"}
@@ -24,34 +24,34 @@ def test_committed_weights_small_and_safe():
     assert cfg["format"] == "autopose.refiner/1"
     assert cfg["training_data"]["bvh"]["files"] == ["131_01.bvh", "131_02.bvh"]  # 131_03 is the benchmark's
     for causal in (False, True):
-        m = R.load_refiner(causal=causal)
+        m = L.load_refiner(causal=causal)
         assert m.causal == causal and not m.training
 
 
 def test_weights_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
-        R.load_refiner(tmp_path / "none.pt")
-    p = R.save_refiner({"offline": R.SmoothNet(8, 16, 1)}, tmp_path / "r.pt", {"note": "test"})
-    assert R.load_refiner(p).window == 8
+        L.load_refiner(tmp_path / "none.pt")
+    p = L.save_refiner({"offline": L.SmoothNet(8, 16, 1)}, tmp_path / "r.pt", {"note": "test"})
+    assert L.load_refiner(p).window == 8
     with pytest.raises(ValueError, match="expected a 'causal' model, got \\['offline'\\]"):
-        R.load_refiner(p, causal=True)
+        L.load_refiner(p, causal=True)
     cfg = json.loads(p.with_suffix(".json").read_text()); cfg["format"] = "other/1"
     p.with_suffix(".json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="field 'format': expected 'autopose.refiner/1', got 'other/1'"):
-        R.load_refiner(p)
+        L.load_refiner(p)
     q = tmp_path / "code.pt"                                            # a pickle that is not plain weights
     torch.save({"offline": {"x": np.arange(3)}}, q); q.with_suffix(".json").write_text(p.with_suffix(".json").read_text().replace("other/1", "autopose.refiner/1"))
     with pytest.raises(Exception, match="Weights only load failed|weights_only"):
-        R.load_refiner(q)
+        L.load_refiner(q)
     (tmp_path / "lonely.pt").write_bytes(p.read_bytes())
     with pytest.raises(FileNotFoundError, match="lonely.json: no such file"):
-        R.load_refiner(tmp_path / "lonely.pt")
+        L.load_refiner(tmp_path / "lonely.pt")
 
 
 # ---- bad input --------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("f", [lambda x: R.moving_average(x), lambda x: R.gaussian(x), lambda x: R.savgol(x),
-                               lambda x: R.one_euro(x, 30), lambda x: R.smooth_learned(x, 30, device="cpu"),
+                               lambda x: R.one_euro(x, 30), lambda x: L.smooth_learned(x, 30, device="cpu"),
                                lambda x: R.fill_gaps(x)])
 def test_wrong_shapes(f):
     for bad, msg in ((np.zeros((30, 3)), "expected an array of shape \\(T, J, C\\)"), (np.zeros((30, 0, 3)), "got shape \\(30, 0, 3\\)"),
@@ -61,7 +61,7 @@ def test_wrong_shapes(f):
 
 
 @pytest.mark.parametrize("f", [lambda x: R.moving_average(x), lambda x: R.gaussian(x), lambda x: R.savgol(x),
-                               lambda x: R.one_euro(x, 30), lambda x: R.smooth_learned(x, 30, device="cpu")])
+                               lambda x: R.one_euro(x, 30), lambda x: L.smooth_learned(x, 30, device="cpu")])
 def test_filters_refuse_nan(f):
     x = np.zeros((30, 4, 3)); x[5, 2] = np.nan
     with pytest.raises(ValueError, match="expected no NaN \\(fill gaps first with fill_gaps, or use refine\\), got 1 missing joint-frames"):
@@ -73,12 +73,12 @@ def test_too_short_and_bad_parameters():
     with pytest.raises(ValueError, match="x: expected at least 9 frames, got 5"): R.savgol(x, 9)
     with pytest.raises(ValueError, match="pred: expected at least 3 frames, got 2"): R.accel_error(x[:2], x[:2])
     with pytest.raises(ValueError, match="window: expected an integer >= 1, got 0"): R.moving_average(x, 0)
-    with pytest.raises(ValueError, match="stride: expected an integer >= 1, got 0"): R.smooth_learned(x, 30, stride=0, device="cpu")
-    with pytest.raises(ValueError, match="scale: expected a finite number > 0, got -1"): R.smooth_learned(x, 30, scale=-1, device="cpu")
+    with pytest.raises(ValueError, match="stride: expected an integer >= 1, got 0"): L.smooth_learned(x, 30, stride=0, device="cpu")
+    with pytest.raises(ValueError, match="scale: expected a finite number > 0, got -1"): L.smooth_learned(x, 30, scale=-1, device="cpu")
     with pytest.raises(ValueError, match="min_cutoff: expected a finite number > 0"): R.one_euro(x, 30, min_cutoff=0)
-    with pytest.raises(ValueError, match="clips: expected at least one clean clip"): R.train_refiner([], 30, steps=1)
-    with pytest.raises(ValueError, match="clips\\[0\\]: expected at least 32 frames, got 5"): R.train_refiner([x], 30, steps=1)
-    with pytest.raises(ValueError, match="fps\\[0\\]: expected a finite number > 0, got 0.0"): R.train_refiner([np.zeros((40, 4, 3))], 0, steps=1)
+    with pytest.raises(ValueError, match="clips: expected at least one clean clip"): L.train_refiner([], 30, steps=1)
+    with pytest.raises(ValueError, match="clips\\[0\\]: expected at least 32 frames, got 5"): L.train_refiner([x], 30, steps=1)
+    with pytest.raises(ValueError, match="fps\\[0\\]: expected a finite number > 0, got 0.0"): L.train_refiner([np.zeros((40, 4, 3))], 0, steps=1)
     # the learned refiner and the centred filters accept one frame; the output keeps the shape
     for m in ("learned", "gaussian", "moving_average", "one_euro"):
         s = R.refine(PoseSequence("coco17", 30, xyz=np.random.default_rng(0).normal(size=(1, 17, 3))), m, device="cpu")
@@ -141,7 +141,7 @@ def test_refine_real_ntu_both_kinds(shared_data):
         assert R.mpjpe(out.xyz, seq.xyz) < 0.02 and R.mpjpe(out.xy, seq.xy) < 5      # refined, not moved away
     # causal: the output at frame t does not depend on later frames
     x = R.fill_gaps(seq.xyz, 103)
-    assert R.future_leak(lambda a: R.smooth_learned(a, 30, causal=True, device="cpu"), x, 60) == 0.0
+    assert R.future_leak(lambda a: L.smooth_learned(a, 30, causal=True, device="cpu"), x, 60) == 0.0
 
 
 def test_learned_beats_filters_on_held_out_hop(shared_data):
@@ -153,7 +153,7 @@ def test_learned_beats_filters_on_held_out_hop(shared_data):
     x = R.fill_gaps(R.add_noise(gt, R.NOISE_PRESETS["video"], rng=0), len(gt))
     runs = [R.gaussian(x, s) for s in (0.5, 1, 1.5, 2, 3, 4)] + [R.savgol(x, w, 2) for w in (5, 7, 9, 11, 15, 21)] + \
            [R.moving_average(x, w) for w in (3, 5, 7, 9)] + [R.one_euro(x, 30, c, b, causal=False) for c in (0.5, 1, 2, 4) for b in (0, 1, 10)]
-    y = R.smooth_learned(x, 30, device="cpu")
+    y = L.smooth_learned(x, 30, device="cpu")
     assert R.mpjpe(y, gt) < min(R.mpjpe(r, gt) for r in runs)
     assert R.accel_error(y, gt) < min(R.accel_error(r, gt) for r in runs)
 
@@ -179,7 +179,7 @@ def test_train_command(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     assert out.is_file() and out.with_suffix(".json").is_file()
-    m = R.load_refiner(out, causal=True)
+    m = L.load_refiner(out, causal=True)
     assert m.meta["steps"] == 20 and m.meta["training_data"]["bvh"]["files"] == []
     r = subprocess.run([sys.executable, "-m", "autopose.refine", "train", "--out", str(out), "--cmu", str(tmp_path)],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
