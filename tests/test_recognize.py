@@ -263,6 +263,7 @@ def test_bench_arms_follow_the_contract(demo):
     """every registered arm maps (train, rng) to (a PoseDataset on the same classes, a transform or None)"""
     b = _bench()
     assert {"none", "oversample", "classic", "oversample+classic"} <= set(b.ARMS)
+    assert set(b.MAIN_ARMS) <= set(b.ARMS) and b.parse([]).arms == list(b.MAIN_ARMS)   # the README's command: the main table's arms
     imb, _ = make_imbalanced(demo.split("xsub_train"), 3, 1)
     X = prepare_clips(imb)[:4]
     for name, a in b.ARMS.items():
