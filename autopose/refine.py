@@ -19,8 +19,8 @@ from .core import PoseDataset, PoseSequence, as_rng
 
 # %% auto #0
 __all__ = ['NOISE_PRESETS', 'METHODS', 'fill_gaps', 'moving_average', 'gaussian', 'savgol', 'future_leak', 'linear_recurrence',
-           'one_euro', 'mpjpe', 'accel_error', 'procrustes_align', 'pa_mpjpe', 'NoiseProfile', 'add_noise',
-           'noise_stats', 'refine', 'main', 'refine_file']
+           'one_euro', 'mpjpe', 'accel_error', 'similarity_transform', 'procrustes_align', 'pa_mpjpe', 'NoiseProfile',
+           'add_noise', 'noise_stats', 'refine', 'main', 'refine_file']
 
 # %% ../nbs/05_refine.ipynb #4fad98d4
 def _check_coords(x, name: str = "x", min_frames: int = 1, allow_nan: bool = True) -> np.ndarray:
@@ -191,23 +191,38 @@ def accel_error(pred, # (T, J, C) predicted joints, T >= 3
     acc = lambda a: a[:-2] - 2 * a[1:-1] + a[2:]
     return _nanmean(np.linalg.norm(acc(p) - acc(g), axis=-1), "accel_error")
 
-# %% ../nbs/05_refine.ipynb #e3879485
+# %% ../nbs/05_refine.ipynb #11149d7a
+def similarity_transform(X,   # (..., N, C) points to move (C >= 2); points with NaN are left out
+                         Y,   # (..., N, C) their targets
+                         min_points: int | None = None, # fewest points present in both (None: C)
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: # s (...,), R (..., C, C) proper rotations, t (..., C)
+    "The scale, rotation and translation minimising Σ |s R x + t - y|² over the points present in both (Umeyama 1991; no reflection)."
+    X, Y = np.asarray(X, float), np.asarray(Y, float)
+    if X.shape != Y.shape or X.ndim < 2 or X.shape[-1] < 2:
+        raise ValueError(f"X, Y: expected two arrays of one shape (..., N, C), C >= 2, got {X.shape} and {Y.shape}")
+    w = ~(np.isnan(X).any(-1) | np.isnan(Y).any(-1))                  # (..., N)
+    n, need = w.sum(-1), X.shape[-1] if min_points is None else min_points
+    if (n < need).any(): raise ValueError(f"X, Y: expected at least {need} points present in both, got {int(n.min())}")
+    mean = lambda A: np.where(w[..., None], A, 0).sum(-2) / n[..., None]
+    mx, my = mean(X), mean(Y)
+    Xc, Yc = (np.where(w[..., None], A - m[..., None, :], 0) for A, m in ((X, mx), (Y, my)))
+    U, S, Vt = np.linalg.svd(np.einsum("...ni,...nj->...ij", Yc, Xc) / n[..., None, None])
+    D = np.ones(S.shape); D[..., -1] = np.where(np.linalg.det(U @ Vt) < 0, -1.0, 1.0)
+    R = (U * D[..., None, :]) @ Vt
+    s = (S * D).sum(-1) / ((Xc ** 2).sum((-1, -2)) / n)
+    return s, R, my - s[..., None] * np.einsum("...ij,...j->...i", R, mx)
+
+def _apply(s, R, t, X): return s[..., None, None] * X @ np.swapaxes(R, -1, -2) + t[..., None, :]
+
 def procrustes_align(pred, # (T, J, C) joints to align
                      gt,   # (T, J, C) the target, NaN joints ignored
-                    ) -> np.ndarray: # (T, J, C) pred moved by the best similarity transform of each frame
+                    ) -> np.ndarray: # (T, J, C) pred moved by the best similarity transform of each frame (NaN: fewer than C joints in both)
     "Align each frame of `pred` to `gt` by rotation, translation and uniform scale (least squares, no reflection)."
     p, g = _pair(pred, gt)
-    w = (~np.isnan(p).any(-1) & ~np.isnan(g).any(-1)).astype(np.float64)[..., None]  # (T, J, 1)
-    n = np.maximum(w.sum(1, keepdims=True), 1)
-    p0, g0 = np.nan_to_num(p), np.nan_to_num(g)
-    mp, mg = (w * p0).sum(1, keepdims=True) / n, (w * g0).sum(1, keepdims=True) / n
-    P, G = w * (p0 - mp), w * (g0 - mg)
-    U, S, Vt = np.linalg.svd(np.swapaxes(P, 1, 2) @ G)    # (T, C, C): H = P^T G = U S V^T
-    d = np.ones_like(S); d[:, -1] = np.sign(np.linalg.det(U @ Vt))
-    d[d == 0] = 1
-    R = U @ (d[:, :, None] * Vt)                          # applied as P @ R
-    s = (S * d).sum(-1) / np.maximum((P ** 2).sum((1, 2)), 1e-300)
-    return np.where(np.isnan(p), np.nan, s[:, None, None] * (p0 - mp) @ R + mg)
+    ok = (~(np.isnan(p).any(-1) | np.isnan(g).any(-1))).sum(-1) >= p.shape[-1]   # frames with enough joints
+    out = np.full_like(p, np.nan)
+    if ok.any(): out[ok] = _apply(*similarity_transform(p[ok], g[ok]), p[ok])
+    return out
 
 def pa_mpjpe(pred, # (T, J, C) predicted joints
              gt,   # (T, J, C) ground truth
