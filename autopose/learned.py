@@ -68,7 +68,7 @@ class SmoothNet(nn.Module):
     def config(self) -> dict:
         return {"window": self.window, "hidden": self.hidden, "blocks": self.blocks_n, "out": self.out_frames, "cutoff_hz": self.cutoff_hz}
 
-# %% ../nbs/05a_learned.ipynb #861fd6a3
+# %% ../nbs/05a_learned.ipynb #3dfe59bb
 def body_spread(x: np.ndarray # (T, J, C) complete coordinates, J >= 2
                ) -> np.ndarray: # (T,) RMS distance of the joints from their centroid
     "The size of the body in each frame: the RMS distance of its joints from their centroid."
@@ -87,10 +87,13 @@ def _frame_features(x: np.ndarray, scale) -> np.ndarray: # (T, J, C) -> (T, J + 
     act = activity(x)
     return np.concatenate([spread[:, None], act.mean(1, keepdims=True), act], 1)
 
+def _log_activity(a: torch.Tensor, s: torch.Tensor) -> torch.Tensor: # activities over the body scale, as the network sees them
+    return torch.log(a / s + 1e-3)
+
 def _conditions(feat: torch.Tensor, C: int, fps: float) -> tuple[torch.Tensor, torch.Tensor]: # (n, J + 2) window means
     "Per window channel (n J C): the body scale and the network's conditions (log fps/30, log activities / scale)."
     s = feat[:, :1].clamp_min(1e-12)
-    lg = lambda a: torch.log(a / s + 1e-3)
+    lg = lambda a: _log_activity(a, s)
     n, K = len(feat), (feat.shape[1] - 2) * C
     cond = torch.stack([torch.full((n, K), math.log(fps / 30.0), device=feat.device), lg(feat[:, 1:2]).expand(n, K),
                         lg(feat[:, 2:]).repeat_interleave(C, 1)], -1)
@@ -231,7 +234,7 @@ def _tape(clips, fps, g, noise, W):
     cat = lambda a: torch.from_numpy(np.concatenate(a).astype(np.float32))
     return cat(noisy), cat(clean), cat(feats), torch.from_numpy(np.concatenate(starts)), cat(rate)
 
-# %% ../nbs/05a_learned.ipynb #7a7a8841
+# %% ../nbs/05a_learned.ipynb #4c7a273f
 def _batch_loss(model, tape, first: torch.Tensor, runs: int, accel_weight: float) -> torch.Tensor:
     "SmoothNet's loss on runs of `runs` consecutive windows starting at `first` (B,): L1 on positions + L1 on accelerations."
     noisy, clean, feats, rate = tape
@@ -240,7 +243,7 @@ def _batch_loss(model, tape, first: torch.Tensor, runs: int, accel_weight: float
     xw, yw, fw = noisy[idx], clean[idx], feats[idx].mean(2)                    # (B, R, W), (B, R, W), (B, R, 3)
     mu, s = xw.mean(2, keepdim=True), fw[..., :1].clamp_min(1e-12)
     fps = rate[first][:, None, None].expand(B, runs, 1)
-    cond = torch.cat([torch.log(fps / 30.0), torch.log(fw[..., 1:] / s + 1e-3)], -1)
+    cond = torch.cat([torch.log(fps / 30.0), _log_activity(fw[..., 1:], s)], -1)   # as `_conditions` at inference
     p = model(((xw - mu) / s).reshape(B * runs, W), cond.reshape(B * runs, 3)).reshape(B, runs, -1) * s + mu
     if model.causal: p, y = p[..., -1], yw[..., -1]       # (B, R): the causal outputs of consecutive frames
     else: p, y = p[:, 0], yw[:, 0]                        # (B, W): one refined window

@@ -22,7 +22,7 @@ __all__ = ['PROCEDURAL_BODY', 'canonical_rest', 'rest_directions', 'fk_positions
            'bone_lengths', 'rotmat_between', 'rotmat_kabsch', 'inverse_kinematics', 'ik_report', 'leg_length',
            'retarget', 'mirror']
 
-# %% ../nbs/06_motion.ipynb #9e799790
+# %% ../nbs/06_motion.ipynb #999aecb1
 # name, parent, rest position / H (x: the person's left, y: up, z: forward), segment (for length factors)
 _BODY = (
     ("pelvis",             None,             (0.0,   0.588, -0.010), "root"),       # body models' root, t = 0.2
@@ -97,7 +97,6 @@ PROCEDURAL_BODY = JointSet(
     tuple((_NAMES.index(n), _NAMES.index(_right(n))) for n in _NAMES if n.startswith("left_")),
     "autopose.testing's procedural adult: every landmark of the registered joint sets, canonical names; "
     "rest proportions after Drillis & Contini (1966) / Winter (2009) Fig. 4.1; y up, facing +z, feet on y = 0")
-PROCEDURAL_BODY
 
 # %% ../nbs/06_motion.ipynb #85660ece
 def _adult_t_pose() -> np.ndarray: # (J, 3) `PROCEDURAL_BODY` joint positions, metres, feet on y = 0

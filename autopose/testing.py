@@ -23,9 +23,8 @@ __all__ = ['PROCEDURAL_BODY', 'SEGMENTS', 'DOF_LIMITS', 'ACTIONS', 'Subject', 'r
            'pose_from_dofs', 'rest_pose', 'BodyMotion', 'procedural_kinematics', 'procedural_motion',
            'procedural_class_counts', 'procedural_dataset', 'write_fake_smplx', 'write_fake_smpl']
 
-# %% ../nbs/90_testing.ipynb #6a113f2f
+# %% ../nbs/90_testing.ipynb #c02972ce
 PROCEDURAL_BODY = register_joint_set(PROCEDURAL_BODY)   # found by name from here on; the library never looks it up by name
-PROCEDURAL_BODY
 
 # %% ../nbs/90_testing.ipynb #bf84f38e
 SEGMENTS = ("trunk", "neck_head", "shoulder_width", "hip_width", "upper_arm", "forearm", "hand", "thigh", "shank", "foot")
