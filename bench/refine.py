@@ -20,7 +20,7 @@ training data) and the best by MPJPE and the best by acceleration error are both
 The learned refiner has no per-case setting. MPJPE and PA-MPJPE in mm (px for 2D), acceleration error in
 mm/frame^2 (px/frame^2), pooled over every joint-frame of a group. Throughput in joint-frames per second.
 """
-import argparse, itertools, sys
+import argparse, functools, itertools, sys
 from pathlib import Path
 
 import numpy as np
@@ -70,12 +70,15 @@ class Group:
     "Test (or validation) sequences of one frame rate and one kind (3D metres or 2D pixels)."
     def __init__(self, name, clips, fps, unit, scale):
         self.name, self.clips, self.fps, self.unit, self.scale = name, clips, fps, unit, scale  # scale: to mm or px
+        self._noisy = {}                                  # (preset, seeds, causal) -> the noisy inputs, made once
 
     def score(self, f, preset, seeds, causal):
         "Pooled (MPJPE, PA-MPJPE, accel) of f over every clip and seed, weighted by joint-frames."
+        key = (preset, tuple(seeds), causal)
+        if key not in self._noisy: self._noisy[key] = [noisy_inputs(gt, preset, seeds, causal, self.unit) for gt in self.clips]
         tot, n = np.zeros(3), 0
-        for gt in self.clips:
-            for x in noisy_inputs(gt, preset, seeds, causal, self.unit):
+        for gt, xs in zip(self.clips, self._noisy[key]):
+            for x in xs:
                 w = np.isfinite(gt).all(-1).sum()
                 tot += metrics(f(x), gt) * w; n += w
         return tot / n * self.scale
@@ -107,17 +110,21 @@ def test_groups(n_msr):
 
 def validation_group(test):
     "Validation data for tuning the filters for `test`: noisy CMU 131_01 and procedural clips at its frame rate and kind."
+    return _validation(test.fps, "2D" in test.name, test.scale)
+
+
+@functools.lru_cache(maxsize=None)                        # one per frame rate and kind, shared by every preset and mode
+def _validation(fps, is2d, scale):
     from autopose.bvh import read_bvh
     from autopose.testing import ACTIONS, procedural_motion, random_subject
     walk = read_bvh(SHARED / "cmu_bvh" / "131_01.bvh").to_sequence().xyz.astype(np.float64)
     g = np.random.default_rng(1)
-    clips = [walk[::max(1, round(120 / test.fps))]]
-    clips += [procedural_motion(a, subject=random_subject(g), joint_set="ntu25", fps=test.fps, duration=4.0, rng=i).xyz.astype(np.float64)
+    clips = [walk[::max(1, round(120 / fps))]]
+    clips += [procedural_motion(a, subject=random_subject(g), joint_set="ntu25", fps=fps, duration=4.0, rng=i).xyz.astype(np.float64)
               for i, a in enumerate(ACTIONS)]
-    is2d = "2D" in test.name
     if is2d: clips = [camera_2d(c) for c in clips]
     unit = float(np.median(L.body_spread(clips[0]))) / L.REFERENCE_SPREAD if is2d else 1.0
-    return Group("validation", clips, test.fps, unit, test.scale)
+    return Group("validation", clips, fps, unit, scale)
 
 
 def tune(test, preset, causal, seeds):
