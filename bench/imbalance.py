@@ -149,11 +149,11 @@ ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "n
              "no_validity": {"bounds": {}}}
 
 
-def autopose_balanced(train, rng, **kw):
-    "Every class filled up to the largest with `autopose.augment` (the public API), from the class's own training clips."
+def autopose_balanced(train, rng, grow: int = 1, **kw):
+    "Every class filled up to `grow` times the largest with `autopose.augment` (the public API), from the class's own training clips."
     from autopose.balance import augment
-    counts = train.class_counts()
-    need = {int(c): int(counts.max() - counts[c]) for c in np.flatnonzero(counts) if counts[c] < counts.max()}
+    counts = train.class_counts(); top = grow * counts.max()
+    need = {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
     seqs = [s.xyz for s in train.sequences]
     new, labels, _ = augment(seqs, train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps, rng=rng, nan="fill", **kw)
     return _with_synthetic(train, new, labels, "autopose")
@@ -185,20 +185,10 @@ def arm_autopose_oversample(train, rng):
     return repeat_real(autopose_balanced(train, rng), rng), None
 
 
-def autopose_grown(train, rng, factor: int):
-    "Every class grown to `factor` times the largest with `autopose.augment`: the majority classes get synthetic clips too."
-    from autopose.balance import augment
-    counts = train.class_counts()
-    need = {int(c): int(factor * counts.max() - counts[c]) for c in np.flatnonzero(counts)}
-    seqs = [s.xyz for s in train.sequences]
-    new, labels, _ = augment(seqs, train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps, rng=rng, nan="fill")
-    return _with_synthetic(train, new, labels, "autopose")
-
-
 @arm("autopose-x2")
 def arm_autopose_x2(train, rng):
     "autopose alone with every class grown to twice the largest (a diagnostic: does more synthetic variety replace the classic augmentation?)."
-    return autopose_grown(train, rng, 2), None
+    return autopose_balanced(train, rng, grow=2), None
 
 
 def _ablation(name, kw):
