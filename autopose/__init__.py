@@ -6,8 +6,8 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/16_api.ipynb #b6b7a425
-_LAZY = {"augment": "autopose.balance"}
+# %% ../nbs/16_api.ipynb #a6b19d46
+_LAZY = {"augment": "autopose.balance", "KinematicAugment": "autopose.kinematic"}
 
 def __getattr__(name: str):
     "Top-level names imported on first use (`autopose.augment`)."

@@ -27,3 +27,16 @@ def test_augment_example_runs_on_msr(shared_data, capsys):
     for x, l, src in zip(ns["new"], ns["new_labels"], ns["sources"]):
         assert x.shape[1:] == (20, 3) and np.isfinite(x).all() and src and all(train.labels[i] == l for i in src)
     assert "synthetic clips; the first was made from clips" in capsys.readouterr().out
+
+
+def test_kinematic_example_runs_on_msr(shared_data):
+    """the README's on-the-fly block, on a batch of MSR Action3D clips as a recognizer sees them: same shape, rigid bones"""
+    from autopose.recognize import prepare_clips
+    train = load_msr_action3d(shared_data / "msr_action3d").split("xsub_train")
+    xb = prepare_clips(train.sequences[:32])
+    ns = {"xb": xb}
+    exec(compile("import numpy as np\nimport autopose\n" + readme_block("The synthetic clips are a fixed pool"), "README.md", "exec"), ns)
+    out, js = ns["xb"], train.joint_set
+    assert out.shape == xb.shape and out.dtype == np.float32 and not np.allclose(out, xb, atol=0.01)
+    L = np.linalg.norm(out[:, :, js.bones[:, 0]] - out[:, :, js.bones[:, 1]], axis=-1)
+    assert L.std(1).max() < 1e-5
