@@ -15,7 +15,9 @@ their on-the-fly transform. The full-data rows train on the unreduced training s
 
 An arm is one function `(train PoseDataset, rng) -> (train PoseDataset, transform or None)` registered
 with `@arm(name, baseline=...)`; the transform is `(x (B, T, J, 3) numpy, rng) -> x`, applied to each
-training batch of canonical clips. Adding an arm is a decorated function in this file.
+training batch of canonical clips. Adding an arm is a decorated function in this file. autopose's arms use its
+synthetic clips (`autopose.augment`) and its on-the-fly re-posing (`autopose.kinematic.KinematicAugment`); the
+controls oversample+kinematic(+classic) are the re-posing without the clips, and `pool` the clips without it.
 
 Reported per dataset and k: mean ± sample std over seeds of minority recall (mean recall of the reduced
 classes), majority recall, balanced accuracy and top-1, and for every arm the paired per-seed difference
@@ -39,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 
 from autopose.core import PoseDataset, atomic_write  # noqa: E402
+from autopose.kinematic import Compose, KinematicAugment  # noqa: E402
 from autopose.recognize import ClassicAugment, Transform, make_imbalanced, oversample, train_and_evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,45 +162,65 @@ def autopose_balanced(train, rng, grow: int = 1, **kw):
     return _with_synthetic(train, new, labels, "autopose")
 
 
+def kinematic(train, classic: bool = False):
+    """autopose's on-the-fly transform (autopose.kinematic.KinematicAugment) for the training set's skeleton; with `classic`,
+    its body and style only (no view, no crop), followed by the classic augmentation (view, scale, noise, crop)."""
+    if not classic: return KinematicAugment(train.joint_set)
+    return Compose(KinematicAugment(train.joint_set, yaw_deg=0, crop=None), ClassicAugment())
+
+
 @arm("autopose")
 def arm_autopose(train, rng):
-    "autopose's synthesis (mixing in rotation space + variations + validity), every class filled up to the largest."
-    return autopose_balanced(train, rng), None
+    "autopose alone: its synthesis (mixing in rotation space + variations + validity), every class filled up to the largest, and its on-the-fly re-posing in bone space."
+    return autopose_balanced(train, rng), kinematic(train)
 
 
 @arm("autopose+classic")
 def arm_autopose_classic(train, rng):
-    "autopose's synthesis and the classic on-the-fly augmentation."
-    return autopose_balanced(train, rng), ClassicAugment()
+    "autopose's synthesis and re-posing (body and style), and the classic on-the-fly augmentation (view, scale, noise, crop)."
+    return autopose_balanced(train, rng), kinematic(train, classic=True)
 
 
 @arm("autopose+oversample+classic")
 def arm_autopose_oversample_classic(train, rng):
-    "autopose's synthesis, the real clips repeated so that they keep at least half of every class (autopose.balance.repeat_real), and the classic augmentation."
+    "autopose+classic with the real clips repeated so that they keep at least half of every class (autopose.balance.repeat_real)."
     from autopose.balance import repeat_real
-    return repeat_real(autopose_balanced(train, rng), rng), ClassicAugment()
+    return repeat_real(autopose_balanced(train, rng), rng), kinematic(train, classic=True)
 
 
-@arm("autopose+oversample")
-def arm_autopose_oversample(train, rng):
-    "autopose's synthesis with the real clips repeated (autopose.balance.repeat_real), no classic augmentation."
-    from autopose.balance import repeat_real
-    return repeat_real(autopose_balanced(train, rng), rng), None
+# Controls: autopose's on-the-fly re-posing without its synthetic clips (what do the clips add?).
+@arm("oversample+kinematic")
+def arm_oversample_kinematic(train, rng):
+    "A control: oversampling and autopose's re-posing (KinematicAugment), no synthetic clips."
+    return oversample(train, rng), kinematic(train)
 
 
-@arm("autopose-x2")
-def arm_autopose_x2(train, rng):
-    "autopose alone with every class grown to twice the largest (a diagnostic: does more synthetic variety replace the classic augmentation?)."
-    return autopose_balanced(train, rng, grow=2), None
+@arm("oversample+kinematic+classic")
+def arm_oversample_kinematic_classic(train, rng):
+    "A control: oversampling, autopose's re-posing (body and style) and the classic augmentation, no synthetic clips."
+    return oversample(train, rng), kinematic(train, classic=True)
+
+
+# A diagnostic: the synthetic pool without the re-posing (autopose alone before the re-posing existed).
+@arm("pool")
+def arm_pool(train, rng):
+    "autopose's synthetic clips only, every class filled up to the largest, no on-the-fly transform."
+    return autopose_balanced(train, rng), None
 
 
 def _ablation(name, kw):
-    def fn(train, rng): return autopose_balanced(train, rng, **kw), ClassicAugment()
+    def fn(train, rng): return autopose_balanced(train, rng, **kw), kinematic(train, classic=True)
     fn.__doc__ = f"autopose+classic with {name[3:]} off: {kw}" if name.startswith("no_") else f"autopose+classic with {name} on: {kw}"
     return fn
 
 
 for _n, _kw in ABLATIONS.items(): arm(f"autopose+classic{'-' if _n.startswith('no_') else '+'}{_n}")(_ablation(_n, _kw))
+
+
+@arm("autopose+classic-no_kinematic")
+def arm_autopose_classic_no_kinematic(train, rng):
+    "autopose+classic without the re-posing: the synthetic clips and the classic augmentation only."
+    return autopose_balanced(train, rng), ClassicAugment()
 
 
 # The issue's targets, checked when arms of these names were run: TARGET_ARM must beat the best baseline's
@@ -206,7 +229,8 @@ for _n, _kw in ABLATIONS.items(): arm(f"autopose+classic{'-' if _n.startswith('n
 TARGET_ARM, TARGET_SOLO = "autopose+classic", "autopose"
 ALSO_CHECKED = ("autopose+oversample+classic",)   # checked against TARGET_ARM's criterion too
 # The arms of bench/results/imbalance.md (the README's table); the ablations and diagnostics are asked for by name.
-MAIN_ARMS = ("none", "oversample", "classic", "oversample+classic", "synthda", "autopose", "autopose+classic", "autopose+oversample+classic")
+MAIN_ARMS = ("none", "oversample", "classic", "oversample+classic", "synthda", "autopose", "autopose+classic", "autopose+oversample+classic",
+             "oversample+kinematic", "oversample+kinematic+classic")
 
 
 # ---------------------------------------------------------------- one run
