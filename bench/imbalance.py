@@ -3,7 +3,7 @@
 Measured on held-out real subjects:
 
     python bench/imbalance.py [--datasets msr_action3d,utkinect] [--seeds 5] [--k 1,2,3] [--arms ...]
-                              [--model tcn] [--steps 1000] [--jobs 1] [--quick] [--out bench/results/imbalance]
+                              [--model tcn] [--steps 1000] [--jobs 1] [--protocol test|val] [--quick] [--out bench/results/imbalance]
 
 Protocol (GitHub issue 5). Cross-subject splits (MSR Action3D: the 557 files of the CVPR'12 list, subjects
 1,3,5,7,9 train / 2,4,6,8,10 test; UTKinect: the same odd/even subject split). For each seed, `--minority`
@@ -12,6 +12,8 @@ k=1 clip is among the k=2 clips); the other classes keep all theirs; the test sp
 of a seed trains the same recognizer (`autopose.recognize`) from the same initial weights, with the same
 preprocessing and the same number of optimiser steps; the arms differ only in their training set and
 their on-the-fly transform. The full-data rows train on the unreduced training split: the upper bound.
+`--protocol val` is for tuning: it never reads the test subjects, training on the training subjects but the last
+two and validating on those two (`validation_split`); its results go to bench/results/imbalance_val.*.
 
 An arm is one function `(train PoseDataset, rng) -> (train PoseDataset, transform or None)` registered
 with `@arm(name, baseline=...)`; the transform is `(x (B, T, J, 3) numpy, rng) -> x`, applied to each
@@ -58,6 +60,15 @@ class BenchDataset:
 
 DATASETS = {"msr_action3d": BenchDataset("msr_action3d", "msr_action3d", 5),   # 5 of 20 classes
             "utkinect": BenchDataset("utkinect", "utkinect", 3)}               # 3 of 10 classes
+
+
+def validation_split(train: PoseDataset) -> tuple[PoseDataset, PoseDataset]:
+    """The training split's subjects divided for tuning without the test subjects: the last two subjects (sorted ids)
+    are held out as the validation set, the others train. MSR Action3D and UTKinect: train 1, 3, 5 / validate 7, 9."""
+    subj = sorted(set(train.subjects.tolist()))
+    if len(subj) < 3: raise ValueError(f"validation_split: expected at least 3 training subjects, got {subj}")
+    held = np.isin(train.subjects, subj[-2:])
+    return train.subset(~held), train.subset(held)
 
 
 @lru_cache(maxsize=None)
@@ -240,6 +251,7 @@ def run_one(job: dict) -> dict:
     torch.set_num_threads(job["threads"])
     ds = load(job["dataset"], job["data"])
     train, test = ds.split("xsub_train"), ds.split("xsub_test")
+    if job.get("protocol", "test") == "val": train, test = validation_split(train)   # the test subjects stay unseen
     n_min, seed, k = job["n_minority"], job["seed"], job["k"]
     reduced, minority = make_imbalanced(train, n_min, k or 1, seed=seed)
     if k is None: reduced = train                     # full data; the minority classes are the same as for every k
@@ -254,7 +266,9 @@ def run_one(job: dict) -> dict:
 
 def job_key(job: dict) -> str:
     "Everything that decides a run's numbers (a finished run with this key is not run again with --resume)."
-    return json.dumps({k: job[k] for k in ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")}, sort_keys=True)
+    keys = ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")
+    keys += ("protocol",) if job.get("protocol", "test") != "test" else ()   # the test protocol's keys predate the option
+    return json.dumps({k: job[k] for k in keys}, sort_keys=True)
 
 
 # ---------------------------------------------------------------- aggregation
@@ -345,12 +359,15 @@ def parse(argv=None):
     ap.add_argument("--device", default="auto")
     ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    ap.add_argument("--protocol", default="test", choices=("test", "val"),
+                    help="test: train on the training subjects, test on the test subjects; val: tune without the test subjects "
+                         "(train on the training subjects but the last two, validate on those two)")
     ap.add_argument("--resume", action="store_true", help="keep the finished runs of an interrupted invocation (<out>.partial.jsonl)")
     ap.add_argument("--quick", action="store_true", help="2 seeds, k=1, 300 steps, full-data arm 'classic' only: a smoke run in minutes")
     ap.add_argument("--out", default="", help="output prefix (default bench/results/imbalance, or imbalance_quick with --quick)")
     a = ap.parse_args(argv)
     if a.quick: a.seeds, a.k, a.steps, a.full_arms = 2, "1", 300, "classic"
-    a.out = a.out or str(ROOT / "bench" / "results" / ("imbalance_quick" if a.quick else "imbalance"))
+    a.out = a.out or str(ROOT / "bench" / "results" / ("imbalance" + ("_val" if a.protocol == "val" else "") + ("_quick" if a.quick else "")))
     a.datasets = [d for d in a.datasets.split(",") if d]
     a.arms = [x for x in a.arms.split(",") if x]
     a.full_arms = [x for x in a.full_arms.split(",") if x]
@@ -365,7 +382,8 @@ def parse(argv=None):
 
 
 def jobs_of(a) -> list[dict]:
-    common = dict(data=a.data, model=a.model, steps=a.steps, T=a.T, device=a.device, batch_size=a.batch_size, threads=a.threads)
+    common = dict(data=a.data, model=a.model, steps=a.steps, T=a.T, device=a.device, batch_size=a.batch_size, threads=a.threads,
+                  protocol=a.protocol)
     out = []
     for d in a.datasets:
         for seed in range(a.seeds):
@@ -389,6 +407,7 @@ def main(argv=None):
     for d in a.datasets:
         ds = load(d, a.data)
         tr, te = ds.split("xsub_train"), ds.split("xsub_test")
+        if a.protocol == "val": tr, te = validation_split(tr)
         info[d] = {"classes": ds.num_classes, "n_train": len(tr), "n_test": len(te), "n_minority": a.n_minority[d],
                    "train_subjects": sorted(set(tr.subjects.tolist())), "test_subjects": sorted(set(te.subjects.tolist())),
                    "minority_classes": {s: [ds.class_names[c] for c in make_imbalanced(tr, a.n_minority[d], 1, seed=s)[1]] for s in range(a.seeds)}}

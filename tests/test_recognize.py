@@ -316,6 +316,25 @@ def test_bench_cli_tiny_run_and_resume(shared_data, tmp_path):
     assert [drop(r) for r in res2["runs"]] == [drop(r) for r in res["runs"]]   # the retrained run: the same numbers
 
 
+def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp_path):
+    """--protocol val trains on the training subjects but the last two and validates on those two (UTKinect: 1, 3, 5 / 7, 9);
+    its runs carry the protocol in their key, so they never mix with the test protocol's under --resume"""
+    b = _bench()
+    ds = b.load("utkinect", str(shared_data))
+    tr, va = b.validation_split(ds.split("xsub_train"))
+    assert sorted(set(tr.subjects.tolist())) == [1, 3, 5] and sorted(set(va.subjects.tolist())) == [7, 9]
+    assert len(tr) + len(va) == len(ds.split("xsub_train"))
+    with pytest.raises(ValueError, match="expected at least 3 training subjects"): b.validation_split(tr.subset(np.isin(tr.subjects, [1, 3])))
+    out = tmp_path / "val"
+    _cli(shared_data, out, "--protocol", "val")
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert res["settings"]["protocol"] == "val" and res["datasets"]["utkinect"]["test_subjects"] == [7, 9]
+    assert res["datasets"]["utkinect"]["train_subjects"] == [1, 3, 5] and res["datasets"]["utkinect"]["n_test"] == len(va)
+    assert all('"protocol": "val"' in r["key"] for r in res["runs"])
+    job = dict(dataset="d", n_minority=1, seed=0, k=1, arm="none", model="tcn", steps=1, T=8, batch_size=2, device="cpu")
+    assert b.job_key(job) == b.job_key(job | {"protocol": "test"}) != b.job_key(job | {"protocol": "val"})
+
+
 def test_bench_targets_are_checked_when_their_arms_ran():
     """the issue's targets: autopose+classic >= +5 minority on average and on every seed, majority >= -1; autopose > o+c"""
     b = _bench()
