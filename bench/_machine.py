@@ -1,5 +1,5 @@
 """What every benchmark prints first: the machine and the software it ran on."""
-import os, platform, sys
+import os, platform
 
 
 def machine() -> str:

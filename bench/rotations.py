@@ -69,7 +69,7 @@ def main():
     t_t = best_of(lambda: R.forward_kinematics(Lt, offt, parents), a.repeat)
     rows.append(("forward_kinematics torch vs naive loop", a.frames / t_t, frames_naive / t_r,
                  (t_t / a.frames) / (t_r / frames_naive)))
-    print(f"\n| path | ours (items/s) | reference (items/s) | time ratio ours/ref |\n|---|---:|---:|---:|")
+    print("\n| path | ours (items/s) | reference (items/s) | time ratio ours/ref |\n|---|---:|---:|---:|")
     for name, o, r, ratio in rows:
         unit = "frames" if "kinematics" in name else "rotations"
         print(f"| {name} | {o:,.0f} {unit}/s | {r:,.0f} {unit}/s | {ratio:.2f} |")

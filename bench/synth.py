@@ -159,7 +159,7 @@ def main():
     if a.workers > 1:
         rows.insert(1, (f"autopose full path, {a.workers} processes at once (each timed after a common start; slowest counts)",
                         parallel(a.workers, a.frames, a.clips, a.pairs, a.batch)))
-    print(f"\n| path | clips/s |\n|---|---:|")
+    print("\n| path | clips/s |\n|---|---:|")
     for name, r in rows: print(f"| {name} | {r:,.0f} |")
     print(f"\nfull path: {int(out['valid'].sum())}/{len(out['valid'])} clips of the last batch valid; largest bone-length deviation {bone:.1e} m")
     print(f"synthesize_clip: {sum(made)}/{len(made)} clips made (a valid clip within max_tries draws)")

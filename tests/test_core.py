@@ -1,11 +1,10 @@
 """Core types on real data and against bad files: what does not belong in the 00_core lesson."""
 import os, subprocess, sys, textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autopose.core import PoseDataset, PoseSequence, atomic_write, get_joint_set
+from autopose.core import PoseDataset, PoseSequence, get_joint_set
 
 MSR_USED = "msr_action3d/files_used_in_cvpr12_paper.txt"
 

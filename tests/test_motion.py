@@ -12,7 +12,7 @@ from autopose.datasets import read_msr_action3d, read_utkinect_joints
 from autopose.motion import Motion, bone_lengths, ik_report, mirror, retarget
 from autopose.ntu import read_ntu_skeleton
 from autopose.rotations import forward_kinematics
-from autopose.testing import ACTIONS, procedural_motion, random_subject
+from autopose.testing import procedural_motion, random_subject
 
 
 def bvh_positions(bvh):

@@ -93,7 +93,6 @@ def test_learning_happens(demo, kind, steps):
 def test_fixed_step_budget(demo):
     """the number of optimiser steps is the budget, whatever the size of the training set"""
     tr = demo.split("xsub_train")
-    X = prepare_clips(tr)
     for data in (tr, oversample(make_imbalanced(tr, 3, 1)[0])):
         m = build_model("tcn", tr.joint_set, tr.num_classes)
         assert len(fit(m, prepare_clips(data), data.labels, steps=7, device="cpu")) == 7

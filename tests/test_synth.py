@@ -14,7 +14,7 @@ from autopose.ntu import read_ntu_skeleton
 from autopose.align import align, pose_distance, resample
 from autopose.synth import (SYNTHDA_WEIGHTS, mix, random_variation, synthda_prepare_synthetic, synthda_real_real, synthda_real_synth,
                             synthda_resample, synthesize, vary)
-from autopose.validity import VALIDITY_BOUNDS, floor_height, measure_validity_bounds, validity_report
+from autopose.validity import VALIDITY_BOUNDS, measure_validity_bounds, validity_report
 from autopose.skeletons import named_map
 
 BOUNDS_FILE = Path(__file__).resolve().parents[1] / "data" / "validity_bounds.json"

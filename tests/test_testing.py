@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autopose.core import PoseDataset, get_joint_set, joint_set_names
-from autopose.testing import (ACTIONS, PROCEDURAL_BODY, Subject, procedural_dataset, procedural_kinematics,
+from autopose.testing import (ACTIONS, PROCEDURAL_BODY, procedural_dataset, procedural_kinematics,
                               procedural_motion, random_subject, rest_pose, write_fake_smpl, write_fake_smplx)
 
 _i = PROCEDURAL_BODY.index
