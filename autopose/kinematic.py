@@ -32,8 +32,8 @@ def temporal_crop(x: np.ndarray,     # (B, T, J, 3)
     b = np.arange(B)[:, None]
     return (1 - w) * x[b, lo] + w * x[b, hi]
 
-# %% ../nbs/12a_kinematic.ipynb #a0610b41
-def _smooth_noise(rng: np.random.Generator, B: int, T: int, shape: tuple, knots: int = 3) -> np.ndarray: # (B, T, *shape)
+# %% ../nbs/12a_kinematic.ipynb #c10c17fa
+def _slow_drift(rng: np.random.Generator, B: int, T: int, shape: tuple, knots: int = 3) -> np.ndarray: # (B, T, *shape)
     "Standard normal values at `knots` control points per clip, linearly interpolated over T frames."
     ctrl = rng.normal(0, 1, (B, knots) + shape)
     pos = np.linspace(0, knots - 1, T); lo = np.minimum(np.floor(pos).astype(np.int64), knots - 2)
@@ -64,7 +64,7 @@ class KinematicAugment:
         if self.crop is not None and not (len(self.crop) == 2 and 0 < self.crop[0] <= self.crop[1] <= 1):
             raise ValueError(f"KinematicAugment.crop: expected (low, high) with 0 < low <= high <= 1, or None, got {self.crop!r}")
 
-# %% ../nbs/12a_kinematic.ipynb #f9e609f6
+# %% ../nbs/12a_kinematic.ipynb #fe5d7ebe
 def _check_batch(self: KinematicAugment, x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64); J = len(self.joint_set)
     if x.ndim != 4 or x.shape[2] != J or x.shape[3] != 3 or x.shape[1] < 2:
@@ -96,7 +96,7 @@ def __call__(self: KinematicAugment, x: np.ndarray, rng: np.random.Generator) ->
     d, L = _bones(x, js)
     if self.amplitude is not None:
         m = d.mean(1, keepdims=True); d = m + rng.uniform(*self.amplitude, (B, 1, 1, 1)) * (d - m)
-    if self.angle_deg: d = d + np.cross(_smooth_noise(rng, B, T, (J, 3)) * np.deg2rad(self.angle_deg), d)
+    if self.angle_deg: d = d + np.cross(_slow_drift(rng, B, T, (J, 3)) * np.deg2rad(self.angle_deg), d)
     d /= np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
     side = np.arange(J)
     for l, r in js.lr_pairs: side[r] = l                                     # a right bone draws its left partner's factor

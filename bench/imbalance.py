@@ -163,10 +163,10 @@ ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "n
              "no_validity": {"bounds": {}}}
 
 
-def autopose_balanced(train, rng, grow: int = 1, **kw):
-    "Every class filled up to `grow` times the largest with `autopose.augment` (the public API), from the class's own training clips."
+def autopose_balanced(train, rng, **kw):
+    "Every class filled up to the largest with `autopose.augment` (the public API), from the class's own training clips."
     from autopose.balance import augment
-    counts = train.class_counts(); top = grow * counts.max()
+    counts = train.class_counts(); top = counts.max()
     need = {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
     seqs = [s.xyz for s in train.sequences]
     new, labels, _ = augment(seqs, train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps, rng=rng, nan="fill", **kw)

@@ -24,7 +24,6 @@ import argparse, functools, itertools, sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import best_of, machine  # noqa: E402
