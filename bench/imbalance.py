@@ -173,11 +173,15 @@ def autopose_balanced(train, rng, **kw):
     return _with_synthetic(train, new, labels, "autopose")
 
 
+# KinematicAugment's parameters other than its defaults, from --kinematic (set by run_one in the process that trains).
+KINEMATIC_KW: dict = {}
+
+
 def kinematic(train, classic: bool = False):
     """autopose's on-the-fly transform (autopose.kinematic.KinematicAugment) for the training set's skeleton; with `classic`,
     its body and style only (no view, no crop), followed by the classic augmentation (view, scale, noise, crop)."""
-    if not classic: return KinematicAugment(train.joint_set)
-    return Compose(KinematicAugment(train.joint_set, yaw_deg=0, crop=None), ClassicAugment())
+    if not classic: return KinematicAugment(train.joint_set, **KINEMATIC_KW)
+    return Compose(KinematicAugment(train.joint_set, **(KINEMATIC_KW | dict(yaw_deg=0, crop=None))), ClassicAugment())
 
 
 @arm("autopose")
@@ -252,6 +256,7 @@ def run_one(job: dict) -> dict:
     ds = load(job["dataset"], job["data"])
     train, test = ds.split("xsub_train"), ds.split("xsub_test")
     if job.get("protocol", "test") == "val": train, test = validation_split(train)   # the test subjects stay unseen
+    KINEMATIC_KW.clear(); KINEMATIC_KW.update(job.get("kinematic") or {})
     n_min, seed, k = job["n_minority"], job["seed"], job["k"]
     reduced, minority = make_imbalanced(train, n_min, k or 1, seed=seed)
     if k is None: reduced = train                     # full data; the minority classes are the same as for every k
@@ -268,6 +273,7 @@ def job_key(job: dict) -> str:
     "Everything that decides a run's numbers (a finished run with this key is not run again with --resume)."
     keys = ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")
     keys += ("protocol",) if job.get("protocol", "test") != "test" else ()   # the test protocol's keys predate the option
+    keys += ("kinematic",) if job.get("kinematic") else ()                    # so do the default re-posing's
     return json.dumps({k: job[k] for k in keys}, sort_keys=True)
 
 
@@ -362,6 +368,9 @@ def parse(argv=None):
     ap.add_argument("--protocol", default="test", choices=("test", "val"),
                     help="test: train on the training subjects, test on the test subjects; val: tune without the test subjects "
                          "(train on the training subjects but the last two, validate on those two)")
+    ap.add_argument("--kinematic", type=json.loads, default={},
+                    help='KinematicAugment parameters other than its defaults, as JSON, e.g. \'{"angle_deg": 12}\' (for tuning '
+                         'with --protocol val); the arms with the classic augmentation keep yaw_deg=0 and crop=None')
     ap.add_argument("--resume", action="store_true", help="keep the finished runs of an interrupted invocation (<out>.partial.jsonl)")
     ap.add_argument("--quick", action="store_true", help="2 seeds, k=1, 300 steps, full-data arm 'classic' only: a smoke run in minutes")
     ap.add_argument("--out", default="", help="output prefix (default bench/results/imbalance, or imbalance_quick with --quick)")
@@ -375,6 +384,8 @@ def parse(argv=None):
     for name, got, known in (("datasets", a.datasets, DATASETS), ("arms", a.arms + a.full_arms, ARMS)):
         bad = [x for x in got if x not in known]
         if bad: ap.error(f"--{name}: unknown {bad}; known: {', '.join(known)}")
+    try: KinematicAugment("ntu25", **a.kinematic)
+    except (TypeError, ValueError) as e: ap.error(f"--kinematic: {e}")
     a.n_minority = {d: DATASETS[d].n_minority for d in a.datasets}
     for kv in filter(None, a.minority.split(",")):
         d, n = kv.split("="); a.n_minority[d] = int(n)
@@ -383,7 +394,7 @@ def parse(argv=None):
 
 def jobs_of(a) -> list[dict]:
     common = dict(data=a.data, model=a.model, steps=a.steps, T=a.T, device=a.device, batch_size=a.batch_size, threads=a.threads,
-                  protocol=a.protocol)
+                  protocol=a.protocol, kinematic=a.kinematic)
     out = []
     for d in a.datasets:
         for seed in range(a.seeds):

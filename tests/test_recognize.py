@@ -334,6 +334,27 @@ def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp
     assert b.job_key(job) == b.job_key(job | {"protocol": "test"}) != b.job_key(job | {"protocol": "val"})
 
 
+def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo):
+    """--kinematic sets KinematicAugment's parameters in every arm that re-poses (the classic arms keep yaw 0 and no crop),
+    is part of a run's key only when given (the stored runs still resume), and is refused when KinematicAugment refuses it"""
+    b = _bench()
+    a = b.parse(["--kinematic", '{"angle_deg": 12, "amplitude": [0.7, 1.3]}'])
+    assert a.kinematic == {"angle_deg": 12, "amplitude": [0.7, 1.3]}
+    job = b.jobs_of(a)[0]
+    assert job["kinematic"] == a.kinematic and '"kinematic"' in b.job_key(job)
+    assert '"kinematic"' not in b.job_key(b.jobs_of(b.parse([]))[0])
+    imb, _ = make_imbalanced(demo.split("xsub_train"), 3, 1)
+    try:
+        b.KINEMATIC_KW.update(a.kinematic)
+        solo, both = b.ARMS["autopose"].fn(imb, np.random.default_rng(0))[1], b.ARMS["autopose+classic"].fn(imb, np.random.default_rng(0))[1]
+    finally: b.KINEMATIC_KW.clear()
+    assert (solo.angle_deg, solo.amplitude, solo.yaw_deg) == (12, [0.7, 1.3], 30.0)
+    kin = both.transforms[0]
+    assert (kin.angle_deg, kin.amplitude, kin.yaw_deg, kin.crop) == (12, [0.7, 1.3], 0, None)
+    for bad in ('{"angle": 3}', '{"angle_deg": -1}', '[1, 2]', '{"amplitude": [1.2, 0.8]}'):
+        with pytest.raises(SystemExit): b.parse(["--kinematic", bad])
+
+
 def test_bench_targets_are_checked_when_their_arms_ran():
     """the issue's targets: autopose+classic >= +5 minority on average and on every seed, majority >= -1; autopose > o+c"""
     b = _bench()
