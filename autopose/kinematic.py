@@ -32,7 +32,7 @@ def temporal_crop(x: np.ndarray,     # (B, T, J, 3)
     b = np.arange(B)[:, None]
     return (1 - w) * x[b, lo] + w * x[b, hi]
 
-# %% ../nbs/12a_kinematic.ipynb #c10c17fa
+# %% ../nbs/12a_kinematic.ipynb #c873444c
 def _slow_drift(rng: np.random.Generator, B: int, T: int, shape: tuple, knots: int = 3) -> np.ndarray: # (B, T, *shape)
     "Standard normal values at `knots` control points per clip, linearly interpolated over T frames."
     ctrl = rng.normal(0, 1, (B, knots) + shape)
@@ -48,10 +48,10 @@ def _range(name, v):
 class KinematicAugment:
     "Re-pose every clip of a batch in bone space: segment lengths, joint angles, amplitude, view and crop."
     joint_set: JointSet | str                   # the skeleton of the batches
-    segment: float = 0.1                        # each bone's length times U(1 - segment, 1 + segment), left = right
+    segment: float = 0.15                       # each bone's length times U(1 - segment, 1 + segment), left = right
     height: tuple[float, float] | None = (0.9, 1.1)    # whole-body scale, uniform in this range
-    angle_deg: float = 8.0                      # std of the slow rotation of each bone direction, degrees per axis
-    amplitude: tuple[float, float] | None = (0.8, 1.2) # scale of each bone's deviation from its mean direction
+    angle_deg: float = 12.0                     # std of the slow rotation of each bone direction, degrees per axis
+    amplitude: tuple[float, float] | None = (0.7, 1.3) # scale of each bone's deviation from its mean direction
     yaw_deg: float = 30.0                       # rotation about the vertical, uniform in [-yaw_deg, yaw_deg]
     crop: tuple[float, float] | None = (0.8, 1.0)      # fraction of the clip kept (`temporal_crop`); None: no crop
 

@@ -355,6 +355,19 @@ def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo):
         with pytest.raises(SystemExit): b.parse(["--kinematic", bad])
 
 
+def test_tuning_configs_are_valid_benchmark_invocations():
+    """every config of bench/tune_kinematic.py names a registered arm that re-poses and parameters KinematicAugment accepts,
+    and its name can be a file prefix (bench/imbalance.py's --out takes suffixes off after a dot)"""
+    b = _bench()
+    spec = importlib.util.spec_from_file_location("bench_tune", REPO / "bench" / "tune_kinematic.py")
+    tune = importlib.util.module_from_spec(spec); spec.loader.exec_module(tune)
+    for name, (arm_, kw) in tune.CONFIGS.items():
+        assert "." not in name and arm_.startswith("autopose+") and "no_kinematic" not in arm_, name
+        a = b.parse(["--protocol", "val", "--arms", arm_, "--kinematic", json.dumps(kw)])
+        assert a.arms == [arm_] and a.kinematic == kw and a.protocol == "val"
+    with pytest.raises(SystemExit): tune.main(["--configs", "angle12,nope"])
+
+
 def test_bench_targets_are_checked_when_their_arms_ran():
     """the issue's targets: autopose+classic >= +5 minority on average and on every seed, majority >= -1; autopose > o+c"""
     b = _bench()
