@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import argparse, contextlib, json, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
@@ -177,6 +177,12 @@ def autopose_balanced(train, rng, **kw):
 KINEMATIC_KW: dict = {}
 
 
+def reposing(kw: dict) -> dict:
+    "Every KinematicAugment parameter (but the skeleton) of the re-posing with `kw` over its defaults, as JSON values."
+    aug = KinematicAugment("ntu25", **kw)
+    return {f.name: (list(v) if isinstance(v := getattr(aug, f.name), tuple) else v) for f in fields(aug) if f.name != "joint_set"}
+
+
 def kinematic(train, classic: bool = False):
     """autopose's on-the-fly transform (autopose.kinematic.KinematicAugment) for the training set's skeleton; with `classic`,
     its body and style only (no view, no crop), followed by the classic augmentation (view, scale, noise, crop)."""
@@ -273,8 +279,10 @@ def job_key(job: dict) -> str:
     "Everything that decides a run's numbers (a finished run with this key is not run again with --resume)."
     keys = ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")
     keys += ("protocol",) if job.get("protocol", "test") != "test" else ()   # the test protocol's keys predate the option
-    keys += ("kinematic",) if job.get("kinematic") else ()                    # so do the default re-posing's
-    return json.dumps({k: job[k] for k in keys}, sort_keys=True)
+    key = {k: job[k] for k in keys}
+    if job["arm"] in ARMS and not ARMS[job["arm"]].baseline:    # the re-posing's parameters, defaults included: they change
+        key["kinematic"] = reposing(job.get("kinematic") or {})
+    return json.dumps(key, sort_keys=True)
 
 
 # ---------------------------------------------------------------- aggregation
@@ -406,7 +414,7 @@ def jobs_of(a) -> list[dict]:
 
 def main(argv=None):
     a = parse(argv)
-    settings = {k: v for k, v in vars(a).items() if k not in ("data", "resume")}
+    settings = {k: v for k, v in vars(a).items() if k not in ("data", "resume")} | {"reposing": reposing(a.kinematic)}
     out_path = Path(a.out).resolve()
     settings["out"] = str(out_path.relative_to(ROOT)) if out_path.is_relative_to(ROOT) else out_path.name
     import torch

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from autopose.core import PoseDataset, PoseSequence, get_joint_set, joint_set_names
+from autopose.kinematic import KinematicAugment
 from autopose import recognize as R
 from autopose.recognize import (MODELS, ClassicAugment, build_model, canonical_view, classification_metrics, confusion_matrix,
                                 fill_missing, fit, make_imbalanced, oversample, predict, prepare_clips, train_and_evaluate)
@@ -335,22 +336,27 @@ def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp
 
 
 def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo):
-    """--kinematic sets KinematicAugment's parameters in every arm that re-poses (the classic arms keep yaw 0 and no crop),
-    is part of a run's key only when given (the stored runs still resume), and is refused when KinematicAugment refuses it"""
+    """--kinematic sets KinematicAugment's parameters in every arm that re-poses (the classic arms keep yaw 0 and no crop);
+    the key of every arm but the baselines holds the re-posing's parameters, defaults included, so that a change of the
+    defaults never resumes a run made with the old ones; refused when KinematicAugment refuses it"""
     b = _bench()
-    a = b.parse(["--kinematic", '{"angle_deg": 12, "amplitude": [0.7, 1.3]}'])
-    assert a.kinematic == {"angle_deg": 12, "amplitude": [0.7, 1.3]}
-    job = b.jobs_of(a)[0]
-    assert job["kinematic"] == a.kinematic and '"kinematic"' in b.job_key(job)
-    assert '"kinematic"' not in b.job_key(b.jobs_of(b.parse([]))[0])
+    a = b.parse(["--arms", "none,autopose", "--kinematic", '{"angle_deg": 9, "amplitude": [0.7, 1.3]}'])
+    assert a.kinematic == {"angle_deg": 9, "amplitude": [0.7, 1.3]}
+    base, auto = b.jobs_of(a)[:2]
+    assert (base["arm"], auto["arm"]) == ("none", "autopose") and auto["kinematic"] == a.kinematic
+    assert '"kinematic"' not in b.job_key(base)                      # a baseline's key: as before the option
+    got = json.loads(b.job_key(auto))["kinematic"]
+    assert got["angle_deg"] == 9 and got["amplitude"] == [0.7, 1.3] and got["segment"] == KinematicAugment("ntu25").segment
+    default = b.jobs_of(b.parse(["--arms", "autopose"]))[0]
+    assert json.loads(b.job_key(default))["kinematic"] == b.reposing({}) != got
     imb, _ = make_imbalanced(demo.split("xsub_train"), 3, 1)
     try:
         b.KINEMATIC_KW.update(a.kinematic)
         solo, both = b.ARMS["autopose"].fn(imb, np.random.default_rng(0))[1], b.ARMS["autopose+classic"].fn(imb, np.random.default_rng(0))[1]
     finally: b.KINEMATIC_KW.clear()
-    assert (solo.angle_deg, solo.amplitude, solo.yaw_deg) == (12, [0.7, 1.3], 30.0)
+    assert (solo.angle_deg, solo.amplitude, solo.yaw_deg) == (9, [0.7, 1.3], KinematicAugment("ntu25").yaw_deg)
     kin = both.transforms[0]
-    assert (kin.angle_deg, kin.amplitude, kin.yaw_deg, kin.crop) == (12, [0.7, 1.3], 0, None)
+    assert (kin.angle_deg, kin.amplitude, kin.yaw_deg, kin.crop) == (9, [0.7, 1.3], 0, None)
     for bad in ('{"angle": 3}', '{"angle_deg": -1}', '[1, 2]', '{"amplitude": [1.2, 0.8]}'):
         with pytest.raises(SystemExit): b.parse(["--kinematic", bad])
 
