@@ -367,10 +367,11 @@ def test_tuning_configs_are_valid_benchmark_invocations():
     b = _bench()
     spec = importlib.util.spec_from_file_location("bench_tune", REPO / "bench" / "tune_kinematic.py")
     tune = importlib.util.module_from_spec(spec); spec.loader.exec_module(tune)
+    assert set(tune.FIRST_GUESS) == set(b.reposing({}))             # the reference names every parameter: defaults may change
     for name, (arm_, kw) in tune.CONFIGS.items():
         assert "." not in name and arm_.startswith("autopose+") and "no_kinematic" not in arm_, name
-        a = b.parse(["--protocol", "val", "--arms", arm_, "--kinematic", json.dumps(kw)])
-        assert a.arms == [arm_] and a.kinematic == kw and a.protocol == "val"
+        a = b.parse(["--protocol", "val", "--arms", arm_, "--kinematic", json.dumps(tune.FIRST_GUESS | kw)])   # as main() trains it
+        assert a.arms == [arm_] and b.reposing(a.kinematic) == tune.FIRST_GUESS | kw and a.protocol == "val"
     with pytest.raises(SystemExit): tune.main(["--configs", "angle12,nope"])
 
 
