@@ -46,7 +46,7 @@ setuptools.setup(
     install_requires=reqs("requirements"),
     extras_require=extras,
     # The stage notebooks travel with the package so that `autopose run` works from a pip install.
-    data_files=[("share/autopose/nbs", nbs), ("share/autopose/data", ["data/refiner.pt", "data/refiner.json"])],
+    data_files=[("share/autopose/nbs", nbs), ("share/autopose/data", ["data/refiner.pt", "data/refiner.json", "data/refiner_kinect_v1.pt", "data/refiner_kinect_v1.json"])],
     dependency_links=[],
     python_requires=">=" + min_python,
     long_description=Path("README.md").read_text(encoding="utf-8"),

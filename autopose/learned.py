@@ -18,9 +18,10 @@ from .core import as_rng, atomic_write, resolve_device
 from .refine import NoiseProfile, add_noise, fill_gaps, _check_coords, _check_int, _check_pos
 
 # %% auto #0
-__all__ = ['REFERENCE_SPREAD', 'TRAIN_JOINT_SETS', 'TRAIN_FPS', 'BVH_STEPS', 'PACKAGE_MODELS', 'dct_basis', 'SmoothNet',
-           'body_spread', 'activity', 'smooth_learned', 'default_refiner_path', 'save_refiner', 'load_refiner',
-           'random_profile', 'train_refiner', 'refiner_training_clips', 'train_package_refiner']
+__all__ = ['PACKAGE_WEIGHTS', 'REFERENCE_SPREAD', 'TRAIN_JOINT_SETS', 'TRAIN_FPS', 'BVH_STEPS', 'PACKAGE_MODELS', 'SENSOR_MODELS',
+           'dct_basis', 'SmoothNet', 'body_spread', 'activity', 'smooth_learned', 'default_refiner_path',
+           'save_refiner', 'load_refiner', 'random_profile', 'train_refiner', 'recording_clips',
+           'refiner_training_clips', 'train_package_refiner']
 
 # %% ../nbs/05a_learned.ipynb #d4fea0dd
 def dct_basis(W: int) -> np.ndarray: # (W, W): column i is the i-th orthonormal DCT-II basis vector
@@ -131,19 +132,21 @@ def _learned_offline(model, xt: torch.Tensor, ft: torch.Tensor, fps: float, stri
     cnt = torch.zeros(len(xt), device=dev).index_add_(0, idx, torch.ones(len(idx), device=dev))
     return acc / cnt[:, None]
 
-# %% ../nbs/05a_learned.ipynb #b5e68934
+# %% ../nbs/05a_learned.ipynb #277fb88b
 def smooth_learned(x,                        # (T, J, C) complete coordinates (metres or pixels)
                    fps: float,               # frames per second
-                   model: SmoothNet | None = None, # a refiner; None: the package's weights (`load_refiner`)
+                   model: SmoothNet | None = None, # a refiner; None: `load_refiner(weights, causal)`
                    causal: bool = False,     # frame by frame with a causal model (the package's causal weights if model is None)
                    stride: int = 1,          # offline: frames between window starts (1: every window, the smoothest)
                    scale: float | None = None, # body size in the units of x; None: measured (needs J >= 2)
                    device: str = "auto",     # torch device
                    batch: int = 65536,       # window channels per forward pass
+                   weights=None,             # when model is None: package weights by name ('mocap', 'kinect_v1') or a .pt; None: 'mocap'
                   ) -> np.ndarray:           # (T, J, C)
     "Refine `x` with the learned refiner: offline (overlapping windows averaged) or causal (the window ending at each frame)."
     x, fps = _check_coords(x, allow_nan=False), _check_pos(fps, "fps")
-    model = load_refiner(causal=causal) if model is None else model
+    if model is not None and weights is not None: raise ValueError("weights: give a model or weights, not both")
+    model = load_refiner(weights, causal=causal) if model is None else model
     if model.causal != causal: raise ValueError(f"model: expected {'a causal' if causal else 'an offline'} refiner for causal={causal}, got {'a causal' if model.causal else 'an offline'} one")
     if scale is None and x.shape[1] < 2: raise ValueError("x: a single joint has no body size to normalise by; pass scale= (the body's size in the units of x)")
     stride, (model, dev) = _check_int(stride, "stride", 1), _model_device(model, device)
@@ -157,17 +160,24 @@ def smooth_learned(x,                        # (T, J, C) complete coordinates (m
         y = _learned_causal(model, xt, ft, fps, batch) if causal else _learned_offline(model, xt, ft, fps, stride, batch)[:T]
     return y.cpu().numpy().reshape(T, J, C).astype(x.dtype)
 
-# %% ../nbs/05a_learned.ipynb #103d4b9a
+# %% ../nbs/05a_learned.ipynb #a24cc28c
 _FORMAT = "autopose.refiner/1"
 
-def default_refiner_path() -> Path:
-    "Where the package's refiner weights are: the repository's data/refiner.pt (editable install), else <prefix>/share/autopose/data/refiner.pt (pip install)."
+PACKAGE_WEIGHTS = { # the package's weight sets: name -> file in data/
+    "mocap": "refiner.pt",               # procedural motion and CMU mocap: clean ground truth, 15-60 fps, 2D and 3D
+    "kinect_v1": "refiner_kinect_v1.pt", # MSR Action3D's training subjects: Kinect v1 recordings, 15 fps
+}
+
+def default_refiner_path(name: str = "mocap", # one of PACKAGE_WEIGHTS
+                        ) -> Path:
+    "Where the package's weights `name` are: the repository's data/ (editable install), else <prefix>/share/autopose/data/ (pip install)."
     import importlib.util, sys
-    pkg = Path(importlib.util.find_spec("autopose").origin).parent
-    places = (pkg.parent / "data" / "refiner.pt", Path(sys.prefix) / "share" / "autopose" / "data" / "refiner.pt")
+    if name not in PACKAGE_WEIGHTS: raise ValueError(f"weights: expected one of {sorted(PACKAGE_WEIGHTS)} or a path to a .pt, got {name!r}")
+    pkg, f = Path(importlib.util.find_spec("autopose").origin).parent, PACKAGE_WEIGHTS[name]
+    places = (pkg.parent / "data" / f, Path(sys.prefix) / "share" / "autopose" / "data" / f)
     for p in places:
         if p.is_file(): return p
-    raise FileNotFoundError(f"no refiner weights: looked for {' and '.join(map(str, places))}; "
+    raise FileNotFoundError(f"no refiner weights {name!r}: looked for {' and '.join(map(str, places))}; "
                             "train them with `python -m autopose.refine train`")
 
 def save_refiner(models: dict,          # name ('offline', 'causal') -> SmoothNet
@@ -184,11 +194,12 @@ def save_refiner(models: dict,          # name ('offline', 'causal') -> SmoothNe
 
 _CACHE: dict = {}
 
-def load_refiner(path=None,            # a .pt written by `save_refiner`; None: the package's weights
+def load_refiner(path=None,            # a .pt written by `save_refiner`, or the name of package weights (PACKAGE_WEIGHTS); None: 'mocap'
                  causal: bool = False, # the causal model instead of the offline one
                 ) -> SmoothNet:
     "A trained refiner (on the CPU, in eval mode), with its configuration and training description in `.meta`."
-    path = default_refiner_path() if path is None else Path(path)
+    named = path is None or (isinstance(path, str) and not path.endswith(".pt"))
+    path = default_refiner_path("mocap" if path is None else path) if named else Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such file (expected refiner weights written by save_refiner)")
     jpath = path.with_suffix(".json")
     if not jpath.is_file(): raise FileNotFoundError(f"{jpath}: no such file (the configuration that goes with {path.name})")
@@ -291,7 +302,7 @@ def train_refiner(clips: Sequence[np.ndarray], # clean (T, J, C) clips, metres o
     if log: log(f"step {steps}: loss {running:.4f}")
     return model.cpu().eval()
 
-# %% ../nbs/05a_learned.ipynb #94dcc4c2
+# %% ../nbs/05a_learned.ipynb #a5c468bf
 TRAIN_JOINT_SETS = ("ntu25", "coco17", "h36m17", "smpl22", "mediapipe33", "kinect_v1_msr")
 TRAIN_FPS = (15, 20, 25, 30, 40, 50, 60)
 
@@ -327,6 +338,22 @@ def _bvh_clips(files: Sequence, g, p2d: float) -> list[tuple[np.ndarray, float]]
                 out.append((_camera_view(x[off::k], g) if g.random() < p2d else x[off::k], s.fps / k))
     return out
 
+def recording_clips(ds,                  # a PoseDataset of one sensor's recordings (or a list of PoseSequence)
+                    min_frames: int = 34,# shorter clips are left out (a training window plus the causal loss's 2 frames)
+                    p2d: float = 0.3,    # fraction seen as 2D pixels through a random camera
+                    seed: int = 0,
+                   ) -> tuple[list[np.ndarray], list[float], dict]: # clips (T, J, 3 or 2), their fps, a description
+    "Real recordings as training targets: every clip with all its joints seen in every frame and at least `min_frames` frames."
+    seqs = list(getattr(ds, "sequences", ds))
+    keep = [s for s in seqs if s.xyz is not None and s.T >= min_frames and np.isfinite(s.xyz).all()]
+    if not keep: raise ValueError(f"ds: expected recordings of at least {min_frames} frames with every joint seen in every frame; none of the {len(seqs)} is")
+    g = as_rng(seed)
+    clips = [(_camera_view(x, g) if g.random() < p2d else x, float(s.fps)) for s in keep for x in [s.xyz.astype(np.float64)]]
+    desc = {"clips": len(clips), "frames": int(sum(len(c) for c, _ in clips)), "clips_2d": sum(c.shape[-1] == 2 for c, _ in clips),
+            "left_out": len(seqs) - len(keep), "fps": sorted({f for _, f in clips}), "joint_sets": sorted({s.joint_set.name for s in keep}),
+            "seed": seed}
+    return [c for c, _ in clips], [f for _, f in clips], desc
+
 def refiner_training_clips(bvh_files: Sequence = (), # clean mocap files (.bvh), subsampled from their rate
                            n_procedural: int = 300,  # procedural clips
                            p2d: float = 0.3,         # fraction seen as 2D pixels through a random camera
@@ -341,27 +368,39 @@ def refiner_training_clips(bvh_files: Sequence = (), # clean mocap files (.bvh),
             "bvh": {**n(bvh), "files": [Path(f).name for f in bvh_files], "subsampled_by": list(BVH_STEPS)}}
     return [c for c, _ in proc + bvh], [f for _, f in proc + bvh], desc
 
-# %% ../nbs/05a_learned.ipynb #ab3ac7a3
+# %% ../nbs/05a_learned.ipynb #68870e1e
 PACKAGE_MODELS = { # how the package's two models are trained (train_refiner's arguments)
     "offline": dict(causal=False, cutoff_hz=7.0, batch=1024, accel_weight=3.0),
     "causal": dict(causal=True, cutoff_hz=None, batch=512, accel_weight=1.0),  # 512 runs of 3 windows
 }
+# ... and a sensor's pair, trained on its own recordings. The offline model has no band limit (a sensor's jitter
+# reaches the highest frequencies, and its recordings are the ground truth) and weighs acceleration twice as much:
+# chosen on a held-out training subject by `bench/tune_refiner_kinect.py`, never on the test subjects.
+SENSOR_MODELS = {"offline": dict(PACKAGE_MODELS["offline"], cutoff_hz=None, accel_weight=6.0), "causal": PACKAGE_MODELS["causal"]}
 
 def train_package_refiner(out,                     # the .pt to write (the .json goes beside it)
                           bvh_files: Sequence = (), # clean mocap for training (the benchmark's clips excluded!)
                           steps: int = 10000,      # optimiser steps per model
                           seed: int = 0,
                           n_procedural: int = 300,
-                          log: Callable | None = print) -> Path:
-    "Train the offline and the causal refiner on `refiner_training_clips` and save them with their description."
-    clips, fps, desc = refiner_training_clips(bvh_files, n_procedural=n_procedural, seed=seed)
-    if log: log(f"{len(clips)} clean clips, {sum(map(len, clips))} frames")
-    models = {}
-    for name, kw in PACKAGE_MODELS.items():
+                          log: Callable | None = print,
+                          recordings=None,         # a sensor's recordings (`recording_clips`): train on these alone, not on mocap
+                          command: str = "python -m autopose.refine train --cmu <cmu_bvh folder>", # how the file was made
+                         ) -> Path:
+    "Train the offline and the causal refiner on `refiner_training_clips` (or on `recordings`) and save them with their description."
+    if recordings is None: clips, fps, desc = refiner_training_clips(bvh_files, n_procedural=n_procedural, seed=seed)
+    else:
+        clips, fps, rec = recording_clips(recordings, seed=seed)
+        subj = getattr(recordings, "subjects", None)
+        desc = {"recordings": {**rec, "dataset": str(getattr(recordings, "meta", {}).get("name", "")),
+                               "subjects": [] if subj is None else sorted(int(v) for v in set(subj.tolist()))}}
+    if log: log(f"{len(clips)} training clips, {sum(map(len, clips))} frames")
+    models, how = {}, PACKAGE_MODELS if recordings is None else SENSOR_MODELS
+    for name, kw in how.items():
         if log: log(f"training the {name} model ({steps} steps)")
         models[name] = train_refiner(clips, fps, steps=steps, seed=seed, device="cpu", log=log, **kw)
-    meta = {"training_data": desc, "training": {k: dict(v, steps=steps, seed=seed) for k, v in PACKAGE_MODELS.items()},
+    meta = {"training_data": desc, "training": {k: dict(v, steps=steps, seed=seed) for k, v in how.items()},
             "noise": "random_profile (autopose.learned): jitter 2-40 mm log-uniform, per-joint spread, AR(1) 0-0.8, "
                      "spikes 3-30 cm at 0.1-4 % of joint-frames, dropouts 1-15 frames at 0.1-2 %, all for an adult body (spread 0.45 m)",
-            "steps": steps, "seed": seed, "command": "python -m autopose.refine train --cmu <cmu_bvh folder> --out " + str(out)}
+            "steps": steps, "seed": seed, "command": f"{command} --out {out}"}
     return save_refiner(models, out, meta)

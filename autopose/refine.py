@@ -326,7 +326,7 @@ def _filled_conf(conf: np.ndarray, seen: np.ndarray, causal: bool) -> np.ndarray
     cp, cn = np.where(prev >= 0, cp, cn), np.where(nxt < len(conf), cn, cp)
     return 0.5 * (cp if causal else np.minimum(cp, cn))
 
-# %% ../nbs/05_refine.ipynb #be155946
+# %% ../nbs/05_refine.ipynb #c6a39cce
 def _refine_array(a: np.ndarray, max_gap: int, causal: bool, smooth: Callable) -> np.ndarray: # (T, J, C)
     bridged = fill_gaps(a, max_gap, causal)
     out = smooth(_complete(bridged, causal))
@@ -337,7 +337,7 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
            causal: bool = False,    # use past frames only (for live use)
            max_gap: int = 10,       # longest run of missing frames to fill; longer runs stay missing
            device: str = "auto",    # torch device for method='learned'
-           **params,                # the method's parameters, e.g. window=9, polyorder=2 for 'savgol'
+           **params,                # the method's parameters, e.g. window=9, polyorder=2 for 'savgol', weights='kinect_v1' for 'learned'
           ) -> PoseSequence:        # the same joints and frames, refined
     "Fill the short gaps of `seq` and smooth its 3D and 2D joints with a filter or the learned refiner."
     if not isinstance(seq, PoseSequence): raise ValueError(f"seq: expected a PoseSequence, got {type(seq).__name__}")
@@ -355,13 +355,14 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
     info = {"method": method, "causal": causal, "max_gap": max_gap, **params}
     return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=info))
 
-# %% ../nbs/05_refine.ipynb #a3b75e60
+# %% ../nbs/05_refine.ipynb #5ee690eb
 def main(argv: Sequence[str] | None = None):
     "`python -m autopose.refine train ...`: train the package's refiner."
     ap = argparse.ArgumentParser(prog="python -m autopose.refine", description="Train autopose's learned pose refiner.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train the offline and causal refiners and write their weights")
-    t.add_argument("--out", default="data/refiner.pt", help="the .pt to write (default: data/refiner.pt)")
+    t.add_argument("--out", default=None, help="the .pt to write (default: data/refiner.pt, with --msr data/refiner_kinect_v1.pt)")
+    t.add_argument("--msr", default=None, help="the MSR Action3D folder: train the Kinect v1 weights on its training subjects instead")
     t.add_argument("--cmu", default=None, help="the folder of the CMU BVH clips (131_01.bvh, 131_02.bvh are used)")
     t.add_argument("--bvh", nargs="*", default=["131_01.bvh", "131_02.bvh"], help="BVH files in --cmu to train on")
     t.add_argument("--steps", type=int, default=10000); t.add_argument("--seed", type=int, default=0)
@@ -374,7 +375,13 @@ def main(argv: Sequence[str] | None = None):
     import torch
     from autopose.learned import train_package_refiner
     torch.set_num_threads(a.threads)
-    print(train_package_refiner(a.out, files, steps=a.steps, seed=a.seed, n_procedural=a.procedural))
+    if a.msr is None:
+        print(train_package_refiner(a.out or "data/refiner.pt", files, steps=a.steps, seed=a.seed, n_procedural=a.procedural))
+        return
+    from autopose.datasets import load_msr_action3d
+    rec = load_msr_action3d(a.msr).split("xsub_train")
+    print(train_package_refiner(a.out or "data/refiner_kinect_v1.pt", steps=a.steps, seed=a.seed, recordings=rec,
+                                command="python -m autopose.refine train --msr <msr_action3d folder>"))
 
 if __name__ == "__main__" and "__file__" in globals(): main()  # not when a notebook runs this cell
 

@@ -48,6 +48,49 @@ def test_weights_file_errors(tmp_path):
         L.load_refiner(tmp_path / "lonely.pt")
 
 
+def test_kinect_v1_weights_trained_on_training_subjects_only():
+    pt = REPO / "data" / "refiner_kinect_v1.pt"
+    assert L.default_refiner_path("kinect_v1").resolve() == pt.resolve()
+    assert pt.stat().st_size + pt.with_suffix(".json").stat().st_size < 2 * 1024 * 1024
+    assert set(torch.load(pt, map_location="cpu", weights_only=True)) == {"offline", "causal"}
+    rec = json.loads(pt.with_suffix(".json").read_text())["training_data"]["recordings"]
+    assert rec["dataset"] == "msr_action3d" and rec["subjects"] == [1, 3, 5, 7, 9]   # the benchmark tests on 2, 4, 6, 8, 10
+    assert rec["fps"] == [15.0] and rec["joint_sets"] == ["kinect_v1_msr"] and rec["clips"] > 150
+    cfg = json.loads(pt.with_suffix(".json").read_text())
+    assert {k: {n: v for n, v in t.items() if n not in ("steps", "seed")} for k, t in cfg["training"].items()} == L.SENSOR_MODELS
+    assert cfg["models"]["offline"]["cutoff_hz"] is None and cfg["training"]["offline"]["steps"] == 10000
+    for causal in (False, True):
+        m = L.load_refiner("kinect_v1", causal=causal)
+        assert m.causal == causal and m.meta["command"].startswith("python -m autopose.refine train --msr")
+    assert L.load_refiner("mocap") is L.load_refiner() and L.load_refiner("kinect_v1") is not L.load_refiner()
+    with pytest.raises(ValueError, match="weights: expected one of \\['kinect_v1', 'mocap'\\] or a path to a .pt, got 'kinect'"):
+        L.load_refiner("kinect")
+    x = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
+    y = L.smooth_learned(x, 15, weights="kinect_v1", device="cpu")
+    np.testing.assert_allclose(y, L.smooth_learned(x, 15, L.load_refiner("kinect_v1"), device="cpu"))
+    assert not np.allclose(y, L.smooth_learned(x, 15, device="cpu"))                  # not the mocap weights
+    with pytest.raises(ValueError, match="weights: give a model or weights, not both"):
+        L.smooth_learned(x, 15, L.load_refiner(), weights="mocap")
+    seq = PoseSequence(xyz=x.astype(np.float32), joint_set="kinect_v1_msr", fps=15.0)
+    out = R.refine(seq, weights="kinect_v1", device="cpu")
+    np.testing.assert_allclose(out.xyz, y, atol=1e-6)
+    assert out.meta["refine"]["weights"] == "kinect_v1"
+
+
+def test_recording_clips(shared_data):
+    from autopose.datasets import load_msr_action3d
+    ds = load_msr_action3d(shared_data / "msr_action3d").split("xsub_train")
+    clips, fps, desc = L.recording_clips(ds, seed=0)
+    complete = [s for s in ds.sequences if s.T >= 34 and np.isfinite(s.xyz).all()]
+    assert len(clips) == len(complete) == desc["clips"] and desc["left_out"] == len(ds) - len(complete) > 0
+    assert set(fps) == {15.0} and 0 < desc["clips_2d"] < len(clips)
+    for c, s in zip(clips, complete):
+        if c.shape[-1] == 3: np.testing.assert_array_equal(c, s.xyz.astype(np.float64))   # the recording itself, not smoothed
+        else: assert c.shape == (s.T, 20, 2) and np.isfinite(c).all()
+    with pytest.raises(ValueError, match="ds: expected recordings of at least 34 frames with every joint seen in every frame; none of the 2 is"):
+        L.recording_clips([s for s in ds.sequences if s.T < 34][:2])
+
+
 # ---- bad input --------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("f", [lambda x: R.moving_average(x), lambda x: R.gaussian(x), lambda x: R.savgol(x),
@@ -96,7 +139,7 @@ def test_refine_missing_everything_and_bad_sequences():
         R.refine(PoseSequence("coco17", 30, xyz=x), "savgol", max_gap=-2)
     with pytest.raises(ValueError, match="seq: expected a PoseSequence, got dict"):
         R.refine({"xyz": x})
-    with pytest.raises(ValueError, match="params: method 'learned' takes model, stride, scale, batch; got 'window'"):
+    with pytest.raises(ValueError, match="params: method 'learned' takes model, stride, scale, batch, weights; got 'window'"):
         R.refine(PoseSequence("coco17", 30, xyz=x), "learned", window=9)
 
 
@@ -186,6 +229,19 @@ def test_train_command(tmp_path):
     assert r.returncode != 0 and "131_01.bvh: no such file" in r.stderr
 
 
+def test_train_command_kinect_v1(tmp_path, shared_data):
+    out = tmp_path / "refiner_kinect_v1.pt"
+    r = subprocess.run([sys.executable, "-m", "autopose.refine", "train", "--msr", str(shared_data / "msr_action3d"), "--out", str(out),
+                        "--steps", "20"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    m = L.load_refiner(out)
+    assert m.meta["training_data"]["recordings"]["subjects"] == [1, 3, 5, 7, 9] and "bvh" not in m.meta["training_data"]
+    assert m.meta["command"] == f"python -m autopose.refine train --msr <msr_action3d folder> --out {out}"
+    r = subprocess.run([sys.executable, "-m", "autopose.refine", "train", "--msr", str(tmp_path), "--out", str(out)],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode != 0 and str(tmp_path) in r.stderr
+
+
 def test_measured_mediapipe_vs_kinect(shared_data):
     "The notebook's MediaPipe-against-Kinect table (needs mediapipe, which the dev environment may lack: then skipped)."
     pytest.importorskip("mediapipe")
@@ -200,3 +256,37 @@ def test_measured_mediapipe_vs_kinect(shared_data):
     assert round(float(np.sqrt(np.nanmean((d - np.nanmean(d, 0)) ** 2))), 1) == 7.1
     a3, b3 = mp.xyz[:, mp.joint_set.indices(common)], kn.xyz[:, kn.joint_set.indices(common)]
     assert round(R.pa_mpjpe(a3, b3) * 1000, 1) == 65.9
+
+
+# ---- bench/refine.py's verdict and its Pareto reading -----------------------------------------------------------------
+
+def _bench_module(name):
+    import importlib.util
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+        m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    finally: sys.path.remove(str(REPO / "bench"))
+    return m
+
+
+def test_bench_declares_weights_by_sensor_and_pareto_reads_them(tmp_path, capsys):
+    b, p = _bench_module("refine"), _bench_module("refine_pareto")
+    assert b.declared_weights("MSR Action3D test 3D 15 fps (40 seqs)") == "kinect_v1"
+    assert b.declared_weights("NTU Kinect v2 3D 30 fps") == "mocap" and b.declared_weights("CMU 131_03 3D 60 fps") == "mocap"
+    md = tmp_path / "r.md"
+    md.write_text("### offline, noise preset 'video'\n\n"
+                  "| method | tuned for | CMU 131_03 3D 60 fps: MPJPE / PA-MPJPE / accel | MSR Action3D test 3D 15 fps (40 seqs): MPJPE / PA-MPJPE / accel |\n"
+                  "|---|---|---:|---:|\n"
+                  "| gaussian | MPJPE (mocap val) | 15.0 / 14.0 / 1.50 (sigma=3) | 23.0 / 22.0 / 30.00 (sigma=0.5) |\n"
+                  "| gaussian | MPJPE (Kinect v1 val) | – | 22.0 / 21.0 / 29.00 (sigma=1) |\n"
+                  "| learned, mocap weights |  | 13.0 / 12.0 / 1.30 | 25.0 / 23.0 / 33.00 |\n"
+                  "| learned, Kinect v1 weights |  | 20.0 / 19.0 / 9.00 | 21.5 / 21.0 / 28.50 |\n")
+    t = p.tables(md)[("offline", "video")]
+    assert "gaussian (MPJPE (Kinect v1 val))" not in t["CMU 131_03 3D 60 fps"]             # "–": not this group's row
+    assert t["MSR Action3D test 3D 15 fps (40 seqs)"]["gaussian (MPJPE (Kinect v1 val))"] == (22.0, 29.0)
+    assert t["MSR Action3D test 3D 15 fps (40 seqs)"][b.LEARNED["kinect_v1"]] == (21.5, 28.5)
+    p.main(md)
+    out = capsys.readouterr().out
+    assert "offline video | MSR Action3D test 3D 15 fps (40 seqs): learned 21.5/28.5; dominated by: none" in out
+    assert "offline video | CMU 131_03 3D 60 fps: learned 13.0/1.3; dominated by: none" in out
