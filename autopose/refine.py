@@ -355,7 +355,7 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
     info = {"method": method, "causal": causal, "max_gap": max_gap, **params}
     return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=info))
 
-# %% ../nbs/05_refine.ipynb #5ee690eb
+# %% ../nbs/05_refine.ipynb #529dec75
 def main(argv: Sequence[str] | None = None):
     "`python -m autopose.refine train ...`: train the package's refiner."
     ap = argparse.ArgumentParser(prog="python -m autopose.refine", description="Train autopose's learned pose refiner.")
@@ -363,6 +363,8 @@ def main(argv: Sequence[str] | None = None):
     t = sub.add_parser("train", help="train the offline and causal refiners and write their weights")
     t.add_argument("--out", default=None, help="the .pt to write (default: data/refiner.pt, with --msr data/refiner_kinect_v1.pt)")
     t.add_argument("--msr", default=None, help="the MSR Action3D folder: train the Kinect v1 weights on its training subjects instead")
+    t.add_argument("--recordings", default=None, help="a PoseDataset .npz of one sensor's recordings: train on them instead (needs --out)")
+    t.add_argument("--split", default=None, help="with --recordings: train on this split only (e.g. the training subjects)")
     t.add_argument("--cmu", default=None, help="the folder of the CMU BVH clips (131_01.bvh, 131_02.bvh are used)")
     t.add_argument("--bvh", nargs="*", default=["131_01.bvh", "131_02.bvh"], help="BVH files in --cmu to train on")
     t.add_argument("--steps", type=int, default=10000); t.add_argument("--seed", type=int, default=0)
@@ -375,6 +377,13 @@ def main(argv: Sequence[str] | None = None):
     import torch
     from autopose.learned import train_package_refiner
     torch.set_num_threads(a.threads)
+    if a.recordings is not None:
+        if a.out is None: ap.error("--recordings needs --out (the package's own weights are not overwritten)")
+        rec = PoseDataset.load(a.recordings)
+        rec = rec if a.split is None else rec.split(a.split)
+        print(train_package_refiner(a.out, steps=a.steps, seed=a.seed, recordings=rec,
+                                    command=f"python -m autopose.refine train --recordings {a.recordings}" + (f" --split {a.split}" if a.split else "")))
+        return
     if a.msr is None:
         print(train_package_refiner(a.out or "data/refiner.pt", files, steps=a.steps, seed=a.seed, n_procedural=a.procedural))
         return

@@ -290,3 +290,25 @@ def test_bench_declares_weights_by_sensor_and_pareto_reads_them(tmp_path, capsys
     out = capsys.readouterr().out
     assert "offline video | MSR Action3D test 3D 15 fps (40 seqs): learned 21.5/28.5; dominated by: none" in out
     assert "offline video | CMU 131_03 3D 60 fps: learned 13.0/1.3; dominated by: none" in out
+
+
+def test_train_command_on_your_own_recordings(tmp_path, shared_data):
+    "Any PoseDataset .npz (here 12 MSR Action3D clips of subjects 1 and 3, as a user's own sensor) trains a pair; refine_file uses it."
+    from autopose.datasets import load_msr_action3d
+    ds = load_msr_action3d(shared_data / "msr_action3d")
+    ds = ds.subset(np.flatnonzero(np.isin(ds.subjects, [1, 3]))[:12])
+    ds = PoseDataset(**{**{f: getattr(ds, f) for f in ("sequences", "labels", "class_names", "subjects", "names", "meta")},
+                        "splits": {"train": np.arange(8), "test": np.arange(8, 12)}})
+    data, out = ds.save(tmp_path / "mine.npz"), tmp_path / "mine.pt"
+    cmd = [sys.executable, "-m", "autopose.refine", "train", "--recordings", str(data), "--steps", "5"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode != 0 and "--recordings needs --out" in r.stderr
+    r = subprocess.run(cmd + ["--split", "train", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rec = L.load_refiner(out).meta["training_data"]["recordings"]
+    assert rec["clips"] + rec["left_out"] == 8 and rec["dataset"] == "msr_action3d"
+    assert L.load_refiner(out).meta["command"].endswith(f"--split train --out {out}")
+    refined = R.refine_file(data, weights=str(out), device="cpu")
+    assert refined.meta["refine"]["weights"] == str(out) and len(refined) == 12
+    r = subprocess.run(cmd[:-2] + ["--steps", "5", "--split", "val", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode != 0 and "no split 'val'" in r.stderr
