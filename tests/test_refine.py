@@ -312,3 +312,16 @@ def test_train_command_on_your_own_recordings(tmp_path, shared_data):
     assert refined.meta["refine"]["weights"] == str(out) and len(refined) == 12
     r = subprocess.run(cmd[:-2] + ["--steps", "5", "--split", "val", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode != 0 and "no split 'val'" in r.stderr
+
+
+def test_sensor_models_are_the_tuned_choice():
+    "SENSOR_MODELS' offline model is the candidate bench/tune_refiner_kinect.py chose (its results file), and every candidate trains."
+    t = _bench_module("tune_refiner_kinect")
+    chosen = (REPO / "bench" / "results" / "refiner_kinect_tuning.md").read_text().split("Chosen: ")[1].strip()
+    assert chosen in t.CANDIDATES
+    assert dict(L.PACKAGE_MODELS["offline"], **t.CANDIDATES[chosen]) == L.SENSOR_MODELS["offline"]
+    assert L.SENSOR_MODELS["causal"] == L.PACKAGE_MODELS["causal"]
+    clip = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
+    for kw in t.CANDIDATES.values():
+        m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(L.PACKAGE_MODELS["offline"], **kw, batch=8))
+        assert m.cutoff_hz == kw.get("cutoff_hz", 7.0)
