@@ -318,7 +318,7 @@ def train_refiner(clips: Sequence[np.ndarray], # clean (T, J, C) clips, metres o
     if log: log(f"step {steps}: loss {running:.4f}")
     return model.cpu().eval()
 
-# %% ../nbs/05a_learned.ipynb #a5c468bf
+# %% ../nbs/05a_learned.ipynb #b0d48fa8
 TRAIN_JOINT_SETS = ("ntu25", "coco17", "h36m17", "smpl22", "mediapipe33", "kinect_v1_msr")
 TRAIN_FPS = (15, 20, 25, 30, 40, 50, 60)
 
@@ -365,9 +365,11 @@ def recording_clips(ds,                  # a PoseDataset of one sensor's recordi
     if not keep: raise ValueError(f"ds: expected recordings of at least {min_frames} frames with every joint seen in every frame; none of the {len(seqs)} is")
     g = as_rng(seed)
     clips = [(_camera_view(x, g) if g.random() < p2d else x, float(s.fps)) for s in keep for x in [s.xyz.astype(np.float64)]]
+    subj = getattr(ds, "subjects", None)
     desc = {"clips": len(clips), "frames": int(sum(len(c) for c, _ in clips)), "clips_2d": sum(c.shape[-1] == 2 for c, _ in clips),
             "left_out": len(seqs) - len(keep), "fps": sorted({f for _, f in clips}), "joint_sets": sorted({s.joint_set.name for s in keep}),
-            "seed": seed}
+            "seed": seed, "dataset": str(getattr(ds, "meta", {}).get("name", "")),
+            "subjects": [] if subj is None else sorted(int(v) for v in set(subj.tolist()))}
     return [c for c, _ in clips], [f for _, f in clips], desc
 
 def refiner_training_clips(bvh_files: Sequence = (), # clean mocap files (.bvh), subsampled from their rate
@@ -384,7 +386,7 @@ def refiner_training_clips(bvh_files: Sequence = (), # clean mocap files (.bvh),
             "bvh": {**n(bvh), "files": [Path(f).name for f in bvh_files], "subsampled_by": list(BVH_STEPS)}}
     return [c for c, _ in proc + bvh], [f for _, f in proc + bvh], desc
 
-# %% ../nbs/05a_learned.ipynb #68870e1e
+# %% ../nbs/05a_learned.ipynb #22a1886e
 PACKAGE_MODELS = { # how the package's two models are trained (train_refiner's arguments)
     "offline": dict(causal=False, cutoff_hz=7.0, batch=1024, accel_weight=3.0),
     "causal": dict(causal=True, cutoff_hz=None, batch=512, accel_weight=1.0),  # 512 runs of 3 windows
@@ -407,9 +409,7 @@ def train_package_refiner(out,                     # the .pt to write (the .json
     if recordings is None: clips, fps, desc = refiner_training_clips(bvh_files, n_procedural=n_procedural, seed=seed)
     else:
         clips, fps, rec = recording_clips(recordings, seed=seed)
-        subj = getattr(recordings, "subjects", None)
-        desc = {"recordings": {**rec, "dataset": str(getattr(recordings, "meta", {}).get("name", "")),
-                               "subjects": [] if subj is None else sorted(int(v) for v in set(subj.tolist()))}}
+        desc = {"recordings": rec}
     if log: log(f"{len(clips)} training clips, {sum(map(len, clips))} frames")
     models, how = {}, PACKAGE_MODELS if recordings is None else SENSOR_MODELS
     for name, kw in how.items():

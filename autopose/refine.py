@@ -355,15 +355,16 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
     info = {"method": method, "causal": causal, "max_gap": max_gap, **params}
     return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=info))
 
-# %% ../nbs/05_refine.ipynb #529dec75
+# %% ../nbs/05_refine.ipynb #0e7f303d
 def main(argv: Sequence[str] | None = None):
     "`python -m autopose.refine train ...`: train the package's refiner."
     ap = argparse.ArgumentParser(prog="python -m autopose.refine", description="Train autopose's learned pose refiner.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train the offline and causal refiners and write their weights")
     t.add_argument("--out", default=None, help="the .pt to write (default: data/refiner.pt, with --msr data/refiner_kinect_v1.pt)")
-    t.add_argument("--msr", default=None, help="the MSR Action3D folder: train the Kinect v1 weights on its training subjects instead")
-    t.add_argument("--recordings", default=None, help="a PoseDataset .npz of one sensor's recordings: train on them instead (needs --out)")
+    sensor = t.add_mutually_exclusive_group()
+    sensor.add_argument("--msr", default=None, help="the MSR Action3D folder: train the Kinect v1 weights on its training subjects instead")
+    sensor.add_argument("--recordings", default=None, help="a PoseDataset .npz of one sensor's recordings: train on them instead (needs --out)")
     t.add_argument("--split", default=None, help="with --recordings: train on this split only (e.g. the training subjects)")
     t.add_argument("--cmu", default=None, help="the folder of the CMU BVH clips (131_01.bvh, 131_02.bvh are used)")
     t.add_argument("--bvh", nargs="*", default=["131_01.bvh", "131_02.bvh"], help="BVH files in --cmu to train on")
@@ -371,6 +372,9 @@ def main(argv: Sequence[str] | None = None):
     t.add_argument("--procedural", type=int, default=300, help="procedural training clips")
     t.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared machine)")
     a = ap.parse_args(argv)
+    if a.split is not None and a.recordings is None: ap.error("--split goes with --recordings")
+    if a.cmu is not None and (a.msr or a.recordings): ap.error("--cmu trains the mocap weights; --msr and --recordings train on recordings alone")
+    if a.recordings is not None and a.out is None: ap.error("--recordings needs --out (the package's own weights are not overwritten)")
     files = [Path(a.cmu) / f for f in a.bvh] if a.cmu else []
     for f in files:
         if not f.is_file(): raise FileNotFoundError(f"{f}: no such file (--cmu {a.cmu} --bvh {' '.join(a.bvh)})")
@@ -378,19 +382,16 @@ def main(argv: Sequence[str] | None = None):
     from autopose.learned import train_package_refiner
     torch.set_num_threads(a.threads)
     if a.recordings is not None:
-        if a.out is None: ap.error("--recordings needs --out (the package's own weights are not overwritten)")
         rec = PoseDataset.load(a.recordings)
-        rec = rec if a.split is None else rec.split(a.split)
-        print(train_package_refiner(a.out, steps=a.steps, seed=a.seed, recordings=rec,
-                                    command=f"python -m autopose.refine train --recordings {a.recordings}" + (f" --split {a.split}" if a.split else "")))
-        return
-    if a.msr is None:
+        rec, how = (rec, f"--recordings {a.recordings}") if a.split is None else (rec.split(a.split), f"--recordings {a.recordings} --split {a.split}")
+    elif a.msr is not None:
+        from autopose.datasets import load_msr_action3d
+        rec, how = load_msr_action3d(a.msr).split("xsub_train"), "--msr <msr_action3d folder>"
+    else:
         print(train_package_refiner(a.out or "data/refiner.pt", files, steps=a.steps, seed=a.seed, n_procedural=a.procedural))
         return
-    from autopose.datasets import load_msr_action3d
-    rec = load_msr_action3d(a.msr).split("xsub_train")
     print(train_package_refiner(a.out or "data/refiner_kinect_v1.pt", steps=a.steps, seed=a.seed, recordings=rec,
-                                command="python -m autopose.refine train --msr <msr_action3d folder>"))
+                                command=f"python -m autopose.refine train {how}"))
 
 if __name__ == "__main__" and "__file__" in globals(): main()  # not when a notebook runs this cell
 

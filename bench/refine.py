@@ -22,8 +22,9 @@ For the MSR Action3D group (Kinect v1) the filters are also tuned on Kinect v1 v
 MSR's training subjects: the Kinect v1 refiner's own training data), and the best filter of either tuning counts.
 The learned refiner has no per-case setting. Each group has one declared weight set, the one for its sensor:
 'kinect_v1' for MSR Action3D, 'mocap' (the package's default) for everything else, the NTU clip included (no
-Kinect v2 recordings are there to train on). The verdict uses that set; the table shows both sets on every group. MPJPE and PA-MPJPE in mm (px for 2D), acceleration error in
-mm/frame^2 (px/frame^2), pooled over every joint-frame of a group. Throughput in joint-frames per second.
+Kinect v2 recordings are there to train on). The verdict uses that set; the table shows both sets on every group.
+MPJPE and PA-MPJPE in mm (px for 2D), acceleration error in mm/frame^2 (px/frame^2), pooled over every joint-frame
+of a group. Throughput in joint-frames per second.
 """
 import argparse, functools, itertools, sys
 from pathlib import Path
@@ -71,11 +72,13 @@ def noisy_inputs(gt, preset, seeds, causal, unit):
 
 
 class Group:
-    "Test (or validation) sequences of one frame rate and one kind (3D metres or 2D pixels); `weights`: the package weights for its sensor."
-    def __init__(self, name, clips, fps, unit, scale, weights="mocap"):
+    "Test (or validation) sequences of one frame rate and one kind (3D metres or 2D pixels)."
+    def __init__(self, name, clips, fps, unit, scale):
         self.name, self.clips, self.fps, self.unit, self.scale = name, clips, fps, unit, scale  # scale: to mm or px
-        self.weights = weights
         self._noisy = {}                                  # (preset, seeds, causal) -> the noisy inputs, made once
+
+    @property
+    def weights(self): return declared_weights(self.name)   # the package weights for the group's sensor
 
     def score(self, f, preset, seeds, causal):
         "Pooled (MPJPE, PA-MPJPE, accel) of f over every clip and seed, weighted by joint-frames."
@@ -107,8 +110,8 @@ def test_groups(n_msr):
     groups.append(Group("CMU 131_03 2D 30 fps", [camera_2d(hop[::4])], 30.0, px(camera_2d(hop[::4])), 1))
     groups.append(Group("NTU Kinect v2 3D 30 fps", [ntu.xyz.astype(np.float64)], 30.0, 1.0, 1000))
     groups.append(Group("NTU Kinect v2 2D 30 fps", [ntu.xy.astype(np.float64)], 30.0, px(ntu.xy.astype(np.float64)), 1))
-    groups.append(Group(f"MSR Action3D test 3D 15 fps ({min(n_msr, len(msr_clips(msr)))} seqs)", msr_clips(msr, n_msr), 15.0, 1.0, 1000))
-    for g in groups: g.weights = declared_weights(g.name)
+    clips = msr_clips(msr, n_msr)
+    groups.append(Group(f"MSR Action3D test 3D 15 fps ({len(clips)} seqs)", clips, 15.0, 1.0, 1000))
     return groups
 
 
@@ -124,7 +127,7 @@ def kinect_v1_validation(n_msr):
     "Validation data for the Kinect v1 group: MSR Action3D's training subjects (never tested on), n_msr clips spread evenly."
     from autopose.datasets import load_msr_action3d
     train = load_msr_action3d(SHARED / "msr_action3d").split("xsub_train")
-    return Group("validation (MSR Action3D training subjects)", msr_clips(train, n_msr), 15.0, 1.0, 1000, "kinect_v1")
+    return Group("validation (MSR Action3D training subjects)", msr_clips(train, n_msr), 15.0, 1.0, 1000)
 
 
 def validation_group(test):

@@ -7,9 +7,9 @@ subjects 1, 3, 5, 7 and scored on subject 9's clips (every clip of at least 32 f
 the noise presets of autopose.refine, against every setting of bench/refine.py's filter grids scored on the same
 clips (the best filter by MPJPE and the best by acceleration error: an oracle on the validation subject). A
 candidate wins a preset when it beats both. The chosen candidate wins the most presets; among those, it has the
-lowest mean ratio to the best filter (MPJPE and acceleration error, every preset). The chosen candidate is then trained on all five training subjects by
-`python -m autopose.refine train --msr` (autopose.learned.SENSOR_MODELS holds it) and tested once by bench/refine.py
-on subjects 2, 4, 6, 8, 10.
+lowest mean ratio to the best filter (MPJPE and acceleration error, every preset). It is then trained on all five
+training subjects by `python -m autopose.refine train --msr` (autopose.learned.SENSOR_MODELS holds it) and tested
+once by bench/refine.py on subjects 2, 4, 6, 8, 10.
 Writes bench/results/refiner_kinect_tuning.md (and prints it).
 """
 import argparse, sys

@@ -1,5 +1,5 @@
 """Recognizers, training, metrics and the imbalance harness: what does not fit in the 12_recognize lesson."""
-import importlib.util, json, subprocess, sys
+import json, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -251,17 +251,9 @@ def test_real_datasets_preprocess(shared_data):
 
 
 # ---------------------------------------------------------------- the harness
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_imbalance", REPO / "bench" / "imbalance.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod                      # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_bench_arms_follow_the_contract(demo):
+def test_bench_arms_follow_the_contract(demo, bench):
     """every registered arm maps (train, rng) to (a PoseDataset on the same classes, a transform or None)"""
-    b = _bench()
+    b = bench("imbalance")
     assert {"none", "oversample", "classic", "oversample+classic"} <= set(b.ARMS)
     assert set(b.MAIN_ARMS) <= set(b.ARMS) and b.parse([]).arms == list(b.MAIN_ARMS)   # the README's command: the main table's arms
     imb, _ = make_imbalanced(demo.split("xsub_train"), 3, 1)
@@ -272,9 +264,9 @@ def test_bench_arms_follow_the_contract(demo):
         if tf is not None: assert tf(X, np.random.default_rng(0)).shape == X.shape, name
 
 
-def test_bench_summary_paired_differences():
+def test_bench_summary_paired_differences(bench):
     """the best baseline is the baseline with the highest mean minority recall; differences are paired per seed"""
-    b = _bench()
+    b = bench("imbalance")
     runs = []
     for seed, (none_, over, cls) in enumerate([(0.1, 0.3, 0.2), (0.2, 0.4, 0.45)]):
         for arm, mr in (("none", none_), ("oversample", over), ("classic", cls)):
@@ -316,10 +308,10 @@ def test_bench_cli_tiny_run_and_resume(shared_data, tmp_path):
     assert [drop(r) for r in res2["runs"]] == [drop(r) for r in res["runs"]]   # the retrained run: the same numbers
 
 
-def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp_path):
+def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp_path, bench):
     """--protocol val trains on the training subjects but the last two and validates on those two (UTKinect: 1, 3, 5 / 7, 9);
     its runs carry the protocol in their key, so they never mix with the test protocol's under --resume"""
-    b = _bench()
+    b = bench("imbalance")
     ds = b.load("utkinect", str(shared_data))
     tr, va = b.validation_split(ds.split("xsub_train"))
     assert sorted(set(tr.subjects.tolist())) == [1, 3, 5] and sorted(set(va.subjects.tolist())) == [7, 9]
@@ -335,11 +327,11 @@ def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp
     assert b.job_key(job) == b.job_key(job | {"protocol": "test"}) != b.job_key(job | {"protocol": "val"})
 
 
-def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo):
+def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo, bench):
     """--kinematic sets KinematicAugment's parameters in every arm that re-poses (the classic arms keep yaw 0 and no crop);
     the key of every arm but the baselines holds the re-posing's parameters, defaults included, so that a change of the
     defaults never resumes a run made with the old ones; refused when KinematicAugment refuses it"""
-    b = _bench()
+    b = bench("imbalance")
     a = b.parse(["--arms", "none,autopose", "--kinematic", '{"angle_deg": 9, "amplitude": [0.7, 1.3]}'])
     assert a.kinematic == {"angle_deg": 9, "amplitude": [0.7, 1.3]}
     base, auto = b.jobs_of(a)[:2]
@@ -361,12 +353,11 @@ def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo):
         with pytest.raises(SystemExit): b.parse(["--kinematic", bad])
 
 
-def test_tuning_configs_are_valid_benchmark_invocations():
+def test_tuning_configs_are_valid_benchmark_invocations(bench):
     """every config of bench/tune_kinematic.py names a registered arm that re-poses and parameters KinematicAugment accepts,
     and its name can be a file prefix (bench/imbalance.py's --out takes suffixes off after a dot)"""
-    b = _bench()
-    spec = importlib.util.spec_from_file_location("bench_tune", REPO / "bench" / "tune_kinematic.py")
-    tune = importlib.util.module_from_spec(spec); spec.loader.exec_module(tune)
+    b = bench("imbalance")
+    tune = bench("tune_kinematic")
     assert set(tune.FIRST_GUESS) == set(b.reposing({}))             # the reference names every parameter: defaults may change
     for name, (arm_, kw) in tune.CONFIGS.items():
         assert "." not in name and arm_.startswith("autopose+") and "no_kinematic" not in arm_, name
@@ -375,9 +366,9 @@ def test_tuning_configs_are_valid_benchmark_invocations():
     with pytest.raises(SystemExit): tune.main(["--configs", "angle12,nope"])
 
 
-def test_bench_targets_are_checked_when_their_arms_ran():
+def test_bench_targets_are_checked_when_their_arms_ran(bench):
     """the issue's targets: autopose+classic >= +5 minority on average and on every seed, majority >= -1; autopose > o+c"""
-    b = _bench()
+    b = bench("imbalance")
     b.arm("autopose")(lambda train, rng: (train, None))
     b.arm("autopose+classic")(lambda train, rng: (train, None))
     def runs(gain):

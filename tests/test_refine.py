@@ -84,6 +84,7 @@ def test_recording_clips(shared_data):
     complete = [s for s in ds.sequences if s.T >= 34 and np.isfinite(s.xyz).all()]
     assert len(clips) == len(complete) == desc["clips"] and desc["left_out"] == len(ds) - len(complete) > 0
     assert set(fps) == {15.0} and 0 < desc["clips_2d"] < len(clips)
+    assert desc["dataset"] == "msr_action3d" and desc["subjects"] == [1, 3, 5, 7, 9]
     for c, s in zip(clips, complete):
         if c.shape[-1] == 3: np.testing.assert_array_equal(c, s.xyz.astype(np.float64))   # the recording itself, not smoothed
         else: assert c.shape == (s.T, 20, 2) and np.isfinite(c).all()
@@ -240,6 +241,10 @@ def test_train_command_kinect_v1(tmp_path, shared_data):
     r = subprocess.run([sys.executable, "-m", "autopose.refine", "train", "--msr", str(tmp_path), "--out", str(out)],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode != 0 and str(tmp_path) in r.stderr
+    for bad, says in ((["--msr", "m", "--recordings", "r.npz"], "not allowed with argument"), (["--split", "train"], "--split goes with --recordings"),
+                      (["--msr", "m", "--cmu", "c"], "--cmu trains the mocap weights")):
+        r = subprocess.run([sys.executable, "-m", "autopose.refine", "train", *bad], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert r.returncode == 2 and says in r.stderr, (bad, r.stderr)
 
 
 def test_measured_mediapipe_vs_kinect(shared_data):
@@ -260,18 +265,8 @@ def test_measured_mediapipe_vs_kinect(shared_data):
 
 # ---- bench/refine.py's verdict and its Pareto reading -----------------------------------------------------------------
 
-def _bench_module(name):
-    import importlib.util
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-        m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-    finally: sys.path.remove(str(REPO / "bench"))
-    return m
-
-
-def test_bench_declares_weights_by_sensor_and_pareto_reads_them(tmp_path, capsys):
-    b, p = _bench_module("refine"), _bench_module("refine_pareto")
+def test_bench_declares_weights_by_sensor_and_pareto_reads_them(tmp_path, capsys, bench):
+    b, p = bench("refine"), bench("refine_pareto")
     assert b.declared_weights("MSR Action3D test 3D 15 fps (40 seqs)") == "kinect_v1"
     assert b.declared_weights("NTU Kinect v2 3D 30 fps") == "mocap" and b.declared_weights("CMU 131_03 3D 60 fps") == "mocap"
     md = tmp_path / "r.md"
@@ -314,9 +309,9 @@ def test_train_command_on_your_own_recordings(tmp_path, shared_data):
     assert r.returncode != 0 and "no split 'val'" in r.stderr
 
 
-def test_sensor_models_are_the_tuned_choice():
+def test_sensor_models_are_the_tuned_choice(bench):
     "SENSOR_MODELS' offline model is the candidate bench/tune_refiner_kinect.py chose (its results file), and every candidate trains."
-    t = _bench_module("tune_refiner_kinect")
+    t = bench("tune_refiner_kinect")
     chosen = (REPO / "bench" / "results" / "refiner_kinect_tuning.md").read_text().split("Chosen: ")[1].strip()
     assert chosen in t.CANDIDATES
     assert dict(L.PACKAGE_MODELS["offline"], **t.CANDIDATES[chosen]) == L.SENSOR_MODELS["offline"]
@@ -324,4 +319,4 @@ def test_sensor_models_are_the_tuned_choice():
     clip = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
     for kw in t.CANDIDATES.values():
         m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(L.PACKAGE_MODELS["offline"], **kw, batch=8))
-        assert m.cutoff_hz == kw.get("cutoff_hz", 7.0)
+        assert m.cutoff_hz == dict(L.PACKAGE_MODELS["offline"], **kw)["cutoff_hz"]
