@@ -48,6 +48,25 @@ def test_weights_file_errors(tmp_path):
         L.load_refiner(tmp_path / "lonely.pt")
 
 
+def test_training_noise_and_jitterier_targets():
+    "RandomProfile keeps its jitter in range; target_jitter jitters half the clean clips, up to its size for an adult body; 2 steps train."
+    g = np.random.default_rng(0)
+    js = [L.RandomProfile(min_jitter=0.0005, max_jitter=0.001)(g).jitter for _ in range(200)]
+    assert 0.0005 <= min(js) < 0.0006 and 0.0009 < max(js) <= 0.001
+    assert L.random_profile == L.RandomProfile() and L.RandomProfile(0.002, 0.04)(1) == L.random_profile(1)
+    clip = np.cumsum(np.random.default_rng(1).normal(size=(40, 20, 3)), 0) * 0.01
+    k = float(np.median(L.body_spread(clip))) / L.REFERENCE_SPREAD
+    state = g.bit_generator.state
+    assert L._jittered(clip, g, 0.0) is clip and g.bit_generator.state == state   # off: the mocap weights' draws are unchanged
+    out = [L._jittered(clip, g, 0.01) for _ in range(400)]
+    sd = np.array([(o - clip).std() for o in out])
+    assert 0.4 < (sd == 0).mean() < 0.6 and sd.max() <= 0.01 * k * 1.05 and sd[sd > 0].mean() > 0.003 * k
+    m = L.train_refiner([clip], 15, steps=2, batch=8, device="cpu", log=None, target_jitter=0.01, noise=L.RandomProfile(min_jitter=0.0005))
+    assert np.isfinite(L.smooth_learned(clip, 15, m, device="cpu")).all()
+    kw = L.training_settings(dict(noise=L.RandomProfile(min_jitter=0.0005), accel_weight=6.0))
+    assert json.loads(json.dumps(kw)) == {"noise": {"RandomProfile": {"min_jitter": 0.0005, "max_jitter": 0.04}}, "accel_weight": 6.0}
+
+
 def test_kinect_v1_weights_trained_on_training_subjects_only():
     pt = REPO / "data" / "refiner_kinect_v1.pt"
     assert L.default_refiner_path("kinect_v1").resolve() == pt.resolve()
@@ -57,7 +76,8 @@ def test_kinect_v1_weights_trained_on_training_subjects_only():
     assert rec["dataset"] == "msr_action3d" and rec["subjects"] == [1, 3, 5, 7, 9]   # the benchmark tests on 2, 4, 6, 8, 10
     assert rec["fps"] == [15.0] and rec["joint_sets"] == ["kinect_v1_msr"] and rec["clips"] > 150
     cfg = json.loads(pt.with_suffix(".json").read_text())
-    assert {k: {n: v for n, v in t.items() if n not in ("steps", "seed")} for k, t in cfg["training"].items()} == L.SENSOR_MODELS
+    assert {k: {n: v for n, v in t.items() if n not in ("steps", "seed")} for k, t in cfg["training"].items()} == \
+           {k: L.training_settings(kw) for k, kw in L.SENSOR_MODELS.items()}
     assert cfg["models"]["offline"]["cutoff_hz"] is None and cfg["training"]["offline"]["steps"] == 10000
     for causal in (False, True):
         m = L.load_refiner("kinect_v1", causal=causal)
@@ -123,6 +143,8 @@ def test_too_short_and_bad_parameters():
     with pytest.raises(ValueError, match="clips: expected at least one clean clip"): L.train_refiner([], 30, steps=1)
     with pytest.raises(ValueError, match="clips\\[0\\]: expected at least 32 frames, got 5"): L.train_refiner([x], 30, steps=1)
     with pytest.raises(ValueError, match="fps\\[0\\]: expected a finite number > 0, got 0.0"): L.train_refiner([np.zeros((40, 4, 3))], 0, steps=1)
+    with pytest.raises(ValueError, match="target_jitter: expected a size >= 0 in metres, got -0.01"): L.train_refiner([np.zeros((40, 4, 3))], 30, steps=1, target_jitter=-0.01)
+    with pytest.raises(ValueError, match="RandomProfile: expected 0 < min_jitter <= max_jitter \\(metres\\), got 0.05 and 0.04"): L.RandomProfile(min_jitter=0.05)
     # the learned refiner and the centred filters accept one frame; the output keeps the shape
     for m in ("learned", "gaussian", "moving_average", "one_euro"):
         s = R.refine(PoseSequence("coco17", 30, xyz=np.random.default_rng(0).normal(size=(1, 17, 3))), m, device="cpu")
