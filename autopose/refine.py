@@ -355,7 +355,7 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
     info = {"method": method, "causal": causal, "max_gap": max_gap, **params}
     return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=info))
 
-# %% ../nbs/05_refine.ipynb #0e7f303d
+# %% ../nbs/05_refine.ipynb #6ac5d527
 def main(argv: Sequence[str] | None = None):
     "`python -m autopose.refine train ...`: train the package's refiner."
     ap = argparse.ArgumentParser(prog="python -m autopose.refine", description="Train autopose's learned pose refiner.")
@@ -366,6 +366,10 @@ def main(argv: Sequence[str] | None = None):
     sensor.add_argument("--msr", default=None, help="the MSR Action3D folder: train the Kinect v1 weights on its training subjects instead")
     sensor.add_argument("--recordings", default=None, help="a PoseDataset .npz of one sensor's recordings: train on them instead (needs --out)")
     t.add_argument("--split", default=None, help="with --recordings: train on this split only (e.g. the training subjects)")
+    t.add_argument("--min-jitter", type=float, default=None, help="with --recordings: the smallest training jitter, metres (default 0.002; "
+                   "smaller when the noise to remove is as small as a clean sensor's own, see bench/results/refiner_kinect_tuning.md)")
+    t.add_argument("--target-jitter", type=float, default=None, help="with --recordings: give half the targets white jitter up to this, metres "
+                   "(when some recordings jitter more than the ones trained on)")
     t.add_argument("--cmu", default=None, help="the folder of the CMU BVH clips (131_01.bvh, 131_02.bvh are used)")
     t.add_argument("--bvh", nargs="*", default=["131_01.bvh", "131_02.bvh"], help="BVH files in --cmu to train on")
     t.add_argument("--steps", type=int, default=10000); t.add_argument("--seed", type=int, default=0)
@@ -375,15 +379,23 @@ def main(argv: Sequence[str] | None = None):
     if a.split is not None and a.recordings is None: ap.error("--split goes with --recordings")
     if a.cmu is not None and (a.msr or a.recordings): ap.error("--cmu trains the mocap weights; --msr and --recordings train on recordings alone")
     if a.recordings is not None and a.out is None: ap.error("--recordings needs --out (the package's own weights are not overwritten)")
+    noise = {"--min-jitter": a.min_jitter, "--target-jitter": a.target_jitter}
+    if a.recordings is None and any(v is not None for v in noise.values()): ap.error("--min-jitter and --target-jitter go with --recordings")
     files = [Path(a.cmu) / f for f in a.bvh] if a.cmu else []
     for f in files:
         if not f.is_file(): raise FileNotFoundError(f"{f}: no such file (--cmu {a.cmu} --bvh {' '.join(a.bvh)})")
     import torch
     from autopose.learned import train_package_refiner
     torch.set_num_threads(a.threads)
+    settings = None
     if a.recordings is not None:
         rec = PoseDataset.load(a.recordings)
         rec, how = (rec, f"--recordings {a.recordings}") if a.split is None else (rec.split(a.split), f"--recordings {a.recordings} --split {a.split}")
+        from autopose.learned import RandomProfile
+        kw = ({} if a.min_jitter is None else {"noise": RandomProfile(min_jitter=a.min_jitter)}) | \
+             ({} if a.target_jitter is None else {"target_jitter": a.target_jitter})
+        settings = {"offline": kw, "causal": kw}
+        how += "".join(f" {k} {v}" for k, v in noise.items() if v is not None)
     elif a.msr is not None:
         from autopose.datasets import load_msr_action3d
         rec, how = load_msr_action3d(a.msr).split("xsub_train"), "--msr <msr_action3d folder>"
@@ -391,7 +403,7 @@ def main(argv: Sequence[str] | None = None):
         print(train_package_refiner(a.out or "data/refiner.pt", files, steps=a.steps, seed=a.seed, n_procedural=a.procedural))
         return
     print(train_package_refiner(a.out or "data/refiner_kinect_v1.pt", steps=a.steps, seed=a.seed, recordings=rec,
-                                command=f"python -m autopose.refine train {how}"))
+                                command=f"python -m autopose.refine train {how}", settings=settings))
 
 if __name__ == "__main__" and "__file__" in globals(): main()  # not when a notebook runs this cell
 

@@ -320,15 +320,28 @@ def test_train_command_on_your_own_recordings(tmp_path, shared_data):
     cmd = [sys.executable, "-m", "autopose.refine", "train", "--recordings", str(data), "--steps", "5"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode != 0 and "--recordings needs --out" in r.stderr
-    r = subprocess.run(cmd + ["--split", "train", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    noise = ["--min-jitter", "0.0005", "--target-jitter", "0.01"]   # a calm sensor's settings (bench/results/refiner_kinect_tuning.md)
+    r = subprocess.run(cmd + ["--split", "train", *noise, "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
-    rec = L.load_refiner(out).meta["training_data"]["recordings"]
+    meta = L.load_refiner(out).meta
+    rec = meta["training_data"]["recordings"]
     assert rec["clips"] + rec["left_out"] == 8 and rec["dataset"] == "msr_action3d"
-    assert L.load_refiner(out).meta["command"].endswith(f"--split train --out {out}")
+    assert meta["command"].endswith(f"--split train --min-jitter 0.0005 --target-jitter 0.01 --out {out}")
+    for m in ("offline", "causal"):   # the sensor settings, with the two noise settings over them
+        assert meta["training"][m] == L.training_settings(dict(L.SENSOR_MODELS[m], noise=L.RandomProfile(min_jitter=0.0005), target_jitter=0.01, steps=5, seed=0))
     refined = R.refine_file(data, weights=str(out), device="cpu")
     assert refined.meta["refine"]["weights"] == str(out) and len(refined) == 12
     r = subprocess.run(cmd[:-2] + ["--steps", "5", "--split", "val", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode != 0 and "no split 'val'" in r.stderr
+
+
+def test_train_command_noise_settings_need_recordings(capsys):
+    for args in (["--msr", "x", "--min-jitter", "0.001"], ["--target-jitter", "0.01"]):
+        with pytest.raises(SystemExit):
+            R.main(["train", *args])
+        assert "--min-jitter and --target-jitter go with --recordings" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="settings: expected models among \\['causal', 'offline'\\], got \\['online'\\]"):
+        L.train_package_refiner("x.pt", settings={"online": {}}, log=None)
 
 
 def test_sensor_models_are_the_tuned_choice(bench):
