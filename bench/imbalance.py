@@ -160,7 +160,7 @@ ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "n
              "no_crop": {"ranges": {"keep": (1.0, 1.0)}}, "no_view": {"ranges": {"yaw_deg": (0.0, 0.0)}},
              "no_shape": {"ranges": {"height": (1.0, 1.0), "segment": 0.0}}, "no_noise": {"ranges": {"noise_deg": (0.0, 0.0)}},
              "no_amplitude": {"ranges": {"amplitude": (1.0, 1.0)}},
-             "no_validity": {"bounds": {}}}
+             "no_validity": {"bounds": {}}, "no_mirror_single": {"mirror_single": 0.0}}
 
 
 def autopose_balanced(train, rng, **kw):
