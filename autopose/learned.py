@@ -408,7 +408,7 @@ def refiner_training_clips(bvh_files: Sequence = (), # clean mocap files (.bvh),
             "bvh": {**n(bvh), "files": [Path(f).name for f in bvh_files], "subsampled_by": list(BVH_STEPS)}}
     return [c for c, _ in proc + bvh], [f for _, f in proc + bvh], desc
 
-# %% ../nbs/05a_learned.ipynb #7f58343d
+# %% ../nbs/05a_learned.ipynb #3808b632
 PACKAGE_MODELS = { # how the package's two models are trained (train_refiner's arguments)
     "offline": dict(causal=False, cutoff_hz=7.0, batch=1024, accel_weight=3.0),
     "causal": dict(causal=True, cutoff_hz=None, batch=512, accel_weight=1.0),  # 512 runs of 3 windows
@@ -416,7 +416,9 @@ PACKAGE_MODELS = { # how the package's two models are trained (train_refiner's a
 # ... and a sensor's pair, trained on its own recordings. The offline model has no band limit (a sensor's jitter
 # reaches the highest frequencies, and its recordings are the ground truth) and weighs acceleration twice as much:
 # chosen on held-out training subjects by `bench/tune_refiner_kinect.py`, never on the test subjects.
-SENSOR_MODELS = {"offline": dict(PACKAGE_MODELS["offline"], cutoff_hz=None, accel_weight=6.0), "causal": PACKAGE_MODELS["causal"]}
+# The causal model weighs acceleration half as much (chosen the same way, bench/tune_refiner_kinect.py --causal).
+SENSOR_MODELS = {"offline": dict(PACKAGE_MODELS["offline"], cutoff_hz=None, accel_weight=6.0),
+                 "causal": dict(PACKAGE_MODELS["causal"], accel_weight=0.5)}
 
 def training_settings(kw: dict) -> dict:
     "`train_refiner`'s arguments as JSON: a noise setting (`RandomProfile`) as {'RandomProfile': its fields}."

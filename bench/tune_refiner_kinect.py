@@ -1,6 +1,6 @@
 """Choose how the Kinect v1 refiner is trained, on validation data only: never on the subjects bench/refine.py tests on.
 
-    python bench/tune_refiner_kinect.py [--steps 5000] [--seeds 3] [--jobs 2]
+    python bench/tune_refiner_kinect.py [--causal] [--steps 5000] [--seeds 3] [--jobs 2]
 
 Leave-one-subject-out over MSR Action3D's five training subjects (1, 3, 5, 7, 9): each candidate (a setting of
 `autopose.learned.train_refiner`) is trained on four of them and scored on the fifth's clips (every clip of at
@@ -17,7 +17,9 @@ The candidates vary the training noise: the subjects' recordings jitter differen
 jitterier targets than the training subjects alone give. The band limit and the acceleration weight come from
 the first round (one held-out subject, 9; its table is in this file's git history, commit 3870e1f): no band
 limit, acceleration weight 6.
-Writes bench/results/refiner_kinect_tuning.md (and prints it).
+With --causal, the same for the causal model against the causal filters: candidates vary the weight of the
+acceleration term over the package's causal setting (autopose.learned.PACKAGE_MODELS['causal']).
+Writes bench/results/refiner_kinect_tuning.md, with --causal refiner_kinect_tuning_causal.md (and prints it).
 """
 import argparse, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -38,8 +40,14 @@ CANDIDATES = {  # name -> train_refiner arguments over the package's offline mod
     "jitterier targets (up to 10 mm)": dict(BASE, target_jitter=0.01),
     "both": dict(BASE, noise=RandomProfile(min_jitter=0.0005), target_jitter=0.01),
 }
+CAUSAL_CANDIDATES = {  # name -> train_refiner arguments over the package's causal model
+    "accel 0.5": dict(accel_weight=0.5),
+    "package (accel 1)": {},
+    "accel 2": dict(accel_weight=2.0),
+}
 SUBJECTS = (1, 3, 5, 7, 9)  # MSR Action3D's cross-subject training subjects
 OUT = Path(__file__).parent / "results" / "refiner_kinect_tuning.md"
+OUT_CAUSAL = Path(__file__).parent / "results" / "refiner_kinect_tuning_causal.md"
 
 
 def subjects(ds, keep):
@@ -51,12 +59,13 @@ def training_subjects():
     return load_msr_action3d(SHARED / "msr_action3d").split("xsub_train")
 
 
-def train_one(name, held_out, steps):
+def train_one(name, held_out, steps, causal=False):
     import torch
     from autopose import learned as L
     torch.set_num_threads(1)
     clips, fps, _ = L.recording_clips(subjects(training_subjects(), [s for s in SUBJECTS if s != held_out]), seed=0)
-    return L.train_refiner(clips, fps, steps=steps, device="cpu", log=None, **dict(L.PACKAGE_MODELS["offline"], **CANDIDATES[name]))
+    kind, cands = ("causal", CAUSAL_CANDIDATES) if causal else ("offline", CANDIDATES)
+    return L.train_refiner(clips, fps, steps=steps, device="cpu", log=None, **dict(L.PACKAGE_MODELS[kind], **cands[name]))
 
 
 def main():
@@ -64,28 +73,30 @@ def main():
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--seeds", type=int, default=3, help="noise draws per validation clip")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--causal", action="store_true", help="tune the causal model against the causal filters")
     a = ap.parse_args()
     from autopose import learned as L, refine as R
+    cands, out, causal = (CAUSAL_CANDIDATES, OUT_CAUSAL, True) if a.causal else (CANDIDATES, OUT, False)
     t0, ds = time.time(), training_subjects()
-    head = [machine(), f"settings: steps {a.steps}, seeds {a.seeds}, leave one subject out of {SUBJECTS}"]
+    head = [machine(), f"settings: {'causal, ' if causal else ''}steps {a.steps}, seeds {a.seeds}, leave one subject out of {SUBJECTS}"]
     print("\n".join(head), flush=True)
-    jobs = [(name, s) for s in SUBJECTS for name in CANDIDATES]
+    jobs = [(name, s) for s in SUBJECTS for name in cands]
     with ProcessPoolExecutor(a.jobs) as ex:
-        models = dict(zip(jobs, ex.map(train_one, *zip(*jobs), [a.steps] * len(jobs))))
+        models = dict(zip(jobs, ex.map(train_one, *zip(*jobs), [a.steps] * len(jobs), [causal] * len(jobs))))
     seeds = tuple(range(a.seeds))
-    lines = head + ["", "| held out | clips | preset | best filter MPJPE (setting) | best filter accel (setting) | " + " | ".join(CANDIDATES) + " |",
-                    "|---|---:|---|---|---|" + "---|" * len(CANDIDATES)]
-    wins, ratios = dict.fromkeys(CANDIDATES, 0), {k: [] for k in CANDIDATES}
+    lines = head + ["", "| held out | clips | preset | best filter MPJPE (setting) | best filter accel (setting) | " + " | ".join(cands) + " |",
+                    "|---|---:|---|---|---|" + "---|" * len(cands)]
+    wins, ratios = dict.fromkeys(cands, 0), {k: [] for k in cands}
     for s in SUBJECTS:
         val = Group(f"subject {s}", msr_clips(subjects(ds, [s])), 15.0, 1.0, 1000)
         for preset in R.NOISE_PRESETS:
-            scores = [(f"{n} {label}", val.score(f, preset, seeds, False)) for n in FILTERS
-                      for label, f in grid(n, val.fps, False, 1.0, min(map(len, val.clips)))]
+            scores = [(f"{n} {label}", val.score(f, preset, seeds, causal)) for n in FILTERS
+                      for label, f in grid(n, val.fps, causal, 1.0, min(map(len, val.clips)))]
             bm, ba = min(scores, key=lambda v: v[1][0]), min(scores, key=lambda v: v[1][2])
             cells = []
-            for name in CANDIDATES:
+            for name in cands:
                 m = models[name, s]
-                r = val.score(lambda x, m=m: L.smooth_learned(x, 15.0, m, device="cpu"), preset, seeds, False)
+                r = val.score(lambda x, m=m: L.smooth_learned(x, 15.0, m, causal=causal, device="cpu"), preset, seeds, causal)
                 ok = r[0] < bm[1][0] and r[2] < ba[1][2]
                 wins[name] += ok
                 ratios[name] += [r[0] / bm[1][0], r[2] / ba[1][2]]
@@ -96,8 +107,8 @@ def main():
     lines += ["", "MPJPE mm / acceleration error mm/frame², pooled over the held-out subject's joint-frames.", "",
               "Cells won (better than the best filter on both): " + "; ".join(f"{k}: {v}/{n}" for k, v in wins.items()),
               "", "Mean ratio to the best filter: " + "; ".join(f"{k}: {np.mean(v):.4f}" for k, v in ratios.items()), "",
-              f"{time.time() - t0:.0f} s", "", "Chosen: " + min(CANDIDATES, key=lambda k: (-wins[k], np.mean(ratios[k])))]
-    OUT.write_text("\n".join(lines) + "\n")
+              f"{time.time() - t0:.0f} s", "", "Chosen: " + min(cands, key=lambda k: (-wins[k], np.mean(ratios[k])))]
+    out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-9:]))
 
 

@@ -345,13 +345,13 @@ def test_train_command_noise_settings_need_recordings(capsys):
 
 
 def test_sensor_models_are_the_tuned_choice(bench):
-    "SENSOR_MODELS' offline model is the candidate bench/tune_refiner_kinect.py chose (its results file), and every candidate trains."
+    "SENSOR_MODELS' two models are the candidates bench/tune_refiner_kinect.py chose (its results files), and every candidate trains."
     t = bench("tune_refiner_kinect")
-    chosen = (REPO / "bench" / "results" / "refiner_kinect_tuning.md").read_text().split("Chosen: ")[1].strip()
-    assert chosen in t.CANDIDATES
-    assert dict(L.PACKAGE_MODELS["offline"], **t.CANDIDATES[chosen]) == L.SENSOR_MODELS["offline"]
-    assert L.SENSOR_MODELS["causal"] == L.PACKAGE_MODELS["causal"]
     clip = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
-    for kw in t.CANDIDATES.values():
-        m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(L.PACKAGE_MODELS["offline"], **kw, batch=8))
-        assert m.cutoff_hz == dict(L.PACKAGE_MODELS["offline"], **kw)["cutoff_hz"]
+    for kind, cands, out in (("offline", t.CANDIDATES, t.OUT), ("causal", t.CAUSAL_CANDIDATES, t.OUT_CAUSAL)):
+        chosen = out.read_text().split("Chosen: ")[1].strip()
+        assert chosen in cands
+        assert dict(L.PACKAGE_MODELS[kind], **cands[chosen]) == L.SENSOR_MODELS[kind]
+        for kw in cands.values():
+            m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(L.PACKAGE_MODELS[kind], **kw, batch=8))
+            assert m.causal == (kind == "causal") and m.cutoff_hz == dict(L.PACKAGE_MODELS[kind], **kw)["cutoff_hz"]
