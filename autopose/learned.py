@@ -232,7 +232,7 @@ def load_refiner(path=None,            # a .pt written by `save_refiner`, or the
         _CACHE[key] = m.eval()
     return _CACHE[key]
 
-# %% ../nbs/05a_learned.ipynb #6eb31ee1
+# %% ../nbs/05a_learned.ipynb #67a8e4ae
 REFERENCE_SPREAD = 0.45 # metres: body_spread of an adult (the noise profiles' sizes are for this body)
 
 @dataclass(frozen=True)
@@ -255,22 +255,21 @@ class RandomProfile:
 
 random_profile = RandomProfile() # the package's training noise
 
-def _noisy_copy(clip: np.ndarray, g: np.random.Generator, noise) -> np.ndarray:
-    k = float(np.median(body_spread(clip))) / REFERENCE_SPREAD
+def _noisy_copy(clip: np.ndarray, g: np.random.Generator, noise, k: float) -> np.ndarray: # k: body size / an adult's
     return fill_gaps(add_noise(clip, noise(g).scaled(k), g), max_gap=len(clip))
 
-def _jittered(clip: np.ndarray, g: np.random.Generator, target_jitter: float) -> np.ndarray:
-    "Half the time, `clip` with white jitter of a uniform level up to `target_jitter` (metres, adult body): a sensor's own jitter varies."
+def _jittered(clip: np.ndarray, g: np.random.Generator, target_jitter: float, k: float) -> np.ndarray:
+    "Half the time, `clip` with white jitter of a uniform level up to `target_jitter` (metres, adult body; k: body size / an adult's)."
     if target_jitter <= 0 or g.random() < 0.5: return clip
-    k = float(np.median(body_spread(clip))) / REFERENCE_SPREAD
     return clip + g.normal(size=clip.shape) * (g.uniform(0, target_jitter) * k)
 
 def _tape(clips, fps, g, noise, W, target_jitter=0.0):
     "Noisy and clean channels end to end (1-D), their frame features (spread, mean activity, own joint's activity) and fps, and every start of W frames."
     noisy, clean, feats, starts, rate, off = [], [], [], [], [], 0
     for c, f in zip(clips, fps):
-        c = _jittered(c, g, target_jitter)
-        n = _noisy_copy(c, g, noise)
+        k = float(np.median(body_spread(c))) / REFERENCE_SPREAD
+        c = _jittered(c, g, target_jitter, k)
+        n = _noisy_copy(c, g, noise, k)
         T, J, C = c.shape
         noisy.append(n.reshape(T, J * C).T.ravel()); clean.append(c.reshape(T, J * C).T.ravel())
         ff = _frame_features(n, None)                                                     # (T, J + 2)

@@ -57,8 +57,8 @@ def test_training_noise_and_jitterier_targets():
     clip = np.cumsum(np.random.default_rng(1).normal(size=(40, 20, 3)), 0) * 0.01
     k = float(np.median(L.body_spread(clip))) / L.REFERENCE_SPREAD
     state = g.bit_generator.state
-    assert L._jittered(clip, g, 0.0) is clip and g.bit_generator.state == state   # off: the mocap weights' draws are unchanged
-    out = [L._jittered(clip, g, 0.01) for _ in range(400)]
+    assert L._jittered(clip, g, 0.0, k) is clip and g.bit_generator.state == state   # off: the mocap weights' draws are unchanged
+    out = [L._jittered(clip, g, 0.01, k) for _ in range(400)]
     sd = np.array([(o - clip).std() for o in out])
     assert 0.4 < (sd == 0).mean() < 0.6 and sd.max() <= 0.01 * k * 1.05 and sd[sd > 0].mean() > 0.003 * k
     m = L.train_refiner([clip], 15, steps=2, batch=8, device="cpu", log=None, target_jitter=0.01, noise=L.RandomProfile(min_jitter=0.0005))
