@@ -20,9 +20,13 @@ scored on validation data (noisy CMU 131_01 and procedural clips at that frame r
 training data) and the best by MPJPE and the best by acceleration error are both run on the test sequences.
 For the MSR Action3D group (Kinect v1) the filters are also tuned on Kinect v1 validation data (`--msr` clips of
 MSR's training subjects: the Kinect v1 refiner's own training data), and the best filter of either tuning counts.
-The learned refiner has no per-case setting. Each group has one declared weight set, the one for its sensor:
+The learned refiner has no per-case setting, except that weights trained to be told the noise
+(SmoothNet(noise_cond=True)) are told the preset's NoiseProfile (`smooth_learned(noise=preset)`), as the filters'
+settings are chosen per preset: their row says ", told the noise", and a row ", not told" shows them without it.
+Each group has one declared weight set, the one for its sensor:
 'kinect_v1' for MSR Action3D, 'mocap' (the package's default) for everything else, the NTU clip included (no
-Kinect v2 recordings are there to train on). The verdict uses that set; the table shows both sets on every group.
+Kinect v2 recordings are there to train on). The verdict uses that set (told the noise, when it takes it); the
+table shows both sets on every group.
 MPJPE and PA-MPJPE in mm (px for 2D), acceleration error in mm/frame^2 (px/frame^2), pooled over every joint-frame
 of a group. Throughput in joint-frames per second.
 """
@@ -168,12 +172,18 @@ def tune(test, val, preset, causal, seeds):
 
 
 LEARNED = {"mocap": "learned, mocap weights", "kinect_v1": "learned, Kinect v1 weights"}
+TOLD, NOT_TOLD = ", told the noise", ", not told"   # the rows of weights that take the noise (told the preset's, and not)
 KINECT_V1_GROUPS = ("MSR Action3D",)  # test groups (by the start of their name) that get the Kinect v1 weights; the rest: mocap
 
 
 def declared_weights(group_name):
     "The weight set declared for a test group: its sensor's (Kinect v1 for MSR Action3D), else the mocap weights."
     return "kinect_v1" if group_name.startswith(KINECT_V1_GROUPS) else "mocap"
+
+
+def verdict_row(rows, weights):
+    "The row that the verdict reads for a group's declared weights: told the noise when they take it."
+    return LEARNED[weights] + TOLD if LEARNED[weights] + TOLD in rows else LEARNED[weights]
 
 
 def compare(groups, preset, causal, seeds, weights, n_msr):
@@ -186,8 +196,9 @@ def compare(groups, preset, causal, seeds, weights, n_msr):
             for (name, crit), (label, f) in tune(grp, val, preset, causal, seeds=(101,)).items():
                 rows.setdefault((name, f"{crit} ({vlabel})", ""), {})[gi] = (grp.score(f, preset, seeds, causal), label)
         for k, m in models.items():
-            learned = lambda x, m=m: L.smooth_learned(x, grp.fps, m, causal=causal, device="cpu")
-            rows.setdefault((LEARNED[k], "", ""), {})[gi] = grp.score(learned, preset, seeds, causal)
+            for suffix, told in (((TOLD, preset), (NOT_TOLD, None)) if m.noise_cond else (("", None),)):
+                learned = lambda x, m=m, told=told: L.smooth_learned(x, grp.fps, m, causal=causal, device="cpu", noise=told)
+                rows.setdefault((LEARNED[k] + suffix, "", ""), {})[gi] = grp.score(learned, preset, seeds, causal)
     return rows
 
 
@@ -195,7 +206,7 @@ def print_table(groups, rows, preset, causal):
     print(f"\n### {'causal' if causal else 'offline'}, noise preset '{preset}'\n")
     print("| method | tuned for | " + " | ".join(f"{g.name}: MPJPE / PA-MPJPE / accel" for g in groups) + " |")
     print("|---|---|" + "---:|" * len(groups))
-    order = sorted(rows, key=lambda k: (k[0] in LEARNED.values(), k[0] != "noisy input (gap-filled)"))  # input, filters, learned
+    order = sorted(rows, key=lambda k: (k[0].startswith("learned"), k[0] != "noisy input (gap-filled)"))  # input, filters, learned
     for name, crit, _ in order:
         per, cells = rows[name, crit, _], []
         for gi in range(len(groups)):
@@ -205,14 +216,20 @@ def print_table(groups, rows, preset, causal):
             cells.append(f"{m[0]:.1f} / {m[1]:.1f} / {m[2]:.2f}" + (f" ({label})" if label else ""))
         print(f"| {name} | {crit} | " + " | ".join(cells) + " |")
     wins = []
+    names = {n for n, _, _ in rows}
     for gi, g in enumerate(groups):
-        lm = rows[(LEARNED[g.weights], "", "")][gi]
+        row = verdict_row(names, g.weights)
+        lm = rows[(row, "", "")][gi]
         filt = [per[gi][0] for (n, c, _), per in rows.items() if n in FILTERS and gi in per]
         bm, ba = min(f[0] for f in filt), min(f[2] for f in filt)
         ok = lm[0] < bm and lm[2] < ba
         wins.append(ok)
-        print(f"- {g.name}: learned ({g.weights} weights) MPJPE {lm[0]:.1f} vs best filter {bm:.1f}; accel {lm[2]:.2f} vs best filter {ba:.2f} -> "
+        told = " told the noise" if row.endswith(TOLD) else ""
+        print(f"- {g.name}: learned ({g.weights} weights{told}) MPJPE {lm[0]:.1f} vs best filter {bm:.1f}; accel {lm[2]:.2f} vs best filter {ba:.2f} -> "
               f"{'learned better on both' if ok else 'NOT better on both'}")
+        if told:   # the same weights not told: shown, not counted
+            nm = rows[(LEARNED[g.weights] + NOT_TOLD, "", "")][gi]
+            print(f"  - not told the noise: MPJPE {nm[0]:.1f}, accel {nm[2]:.2f} -> {'better on both' if nm[0] < bm and nm[2] < ba else 'NOT better on both'}")
     return wins
 
 

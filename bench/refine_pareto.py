@@ -15,7 +15,7 @@ import re, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from refine import LEARNED, declared_weights  # noqa: E402
+from refine import declared_weights, verdict_row  # noqa: E402
 
 FILTERS = ("moving_average", "gaussian", "savgol", "one_euro")
 
@@ -42,7 +42,7 @@ def main(path="bench/results/refine.md"):
     print(f"Pareto reading of {path}: a filter row dominates when its MPJPE and its accel error are both <= the learned refiner's\n")
     for (mode, preset), groups in tables(path).items():
         for g, rows in groups.items():
-            lm, la = rows[LEARNED[declared_weights(g)]]                # the group's declared weights, as in the verdict
+            lm, la = rows[verdict_row(rows, declared_weights(g))]      # the group's declared weights, as in the verdict
             filt = {k: v for k, v in rows.items() if k.split()[0] in FILTERS}
             dom = [f"{k} {v[0]}/{v[1]}" for k, v in filt.items() if v[0] <= lm and v[1] <= la]
             print(f"- {mode} {preset} | {g}: learned {lm}/{la}; dominated by: {', '.join(dom) or 'none'}")

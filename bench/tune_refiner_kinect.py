@@ -1,6 +1,6 @@
 """Choose how the Kinect v1 refiner is trained, on validation data only: never on the subjects bench/refine.py tests on.
 
-    python bench/tune_refiner_kinect.py [--causal] [--steps 5000] [--seeds 3] [--jobs 2]
+    python bench/tune_refiner_kinect.py [--causal] [--steps 5000] [--seeds 3] [--jobs 2] [--candidates NAME ...] [--out F]
 
 Leave-one-subject-out over MSR Action3D's five training subjects (1, 3, 5, 7, 9): each candidate (a setting of
 `autopose.learned.train_refiner`) is trained on four of them and scored on the fifth's clips (every clip of at
@@ -19,7 +19,12 @@ the first round (one held-out subject, 9; its table is in this file's git histor
 limit, acceleration weight 6.
 With --causal, the same for the causal model against the causal filters: candidates vary the weight of the
 acceleration term over the package's causal setting (autopose.learned.PACKAGE_MODELS['causal']).
-Writes bench/results/refiner_kinect_tuning.md, with --causal refiner_kinect_tuning_causal.md (and prints it).
+Third round: a candidate trained with noise_cond=True is told the noise it must remove (the preset's
+NoiseProfile, `smooth_learned(noise=...)`), as the filters' settings are chosen per preset; it sees jitter
+from 0.5 mm, jitterier targets and jitter correlated over frames up to 0.95 (the 'mediapipe' preset's 0.9
+is inside).
+Writes bench/results/refiner_kinect_tuning.md, with --causal refiner_kinect_tuning_causal.md (and prints it);
+--candidates runs some of them only (give --out then, not to overwrite a round's table).
 """
 import argparse, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,24 +35,37 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 from refine import FILTERS, SHARED, Group, grid, msr_clips  # noqa: E402
+from tune_refiner_mocap import UNTOLD_OFFLINE  # noqa: E402
 
-from autopose.learned import RandomProfile  # noqa: E402
+from autopose.learned import TOLD_NOISE, RandomProfile  # noqa: E402
 
 BASE = dict(cutoff_hz=None, accel_weight=6.0)
-CANDIDATES = {  # name -> train_refiner arguments over the package's offline model (autopose.learned.PACKAGE_MODELS)
+CANDIDATES = {  # name -> train_refiner arguments over the package's offline model as it was before it was told the noise
     "first round's choice": BASE,
     "noise from 0.5 mm": dict(BASE, noise=RandomProfile(min_jitter=0.0005)),
     "jitterier targets (up to 10 mm)": dict(BASE, target_jitter=0.01),
     "both": dict(BASE, noise=RandomProfile(min_jitter=0.0005), target_jitter=0.01),
+    "told the noise": dict(BASE, noise_cond=True, noise=TOLD_NOISE, target_jitter=0.01),
 }
 CAUSAL_CANDIDATES = {  # name -> train_refiner arguments over the package's causal model
     "accel 0.5": dict(accel_weight=0.5),
     "package (accel 1)": {},
     "accel 2": dict(accel_weight=2.0),
+    "accel 0.5, told the noise": dict(accel_weight=0.5, noise_cond=True, noise=TOLD_NOISE, target_jitter=0.01),
 }
 SUBJECTS = (1, 3, 5, 7, 9)  # MSR Action3D's cross-subject training subjects
 OUT = Path(__file__).parent / "results" / "refiner_kinect_tuning.md"
 OUT_CAUSAL = Path(__file__).parent / "results" / "refiner_kinect_tuning_causal.md"
+DECIDED_BY = {  # the round whose choice autopose.learned.SENSOR_MODELS holds, per model (the third round ran with --candidates)
+    "offline": Path(__file__).parent / "results" / "refiner_kinect_tuning_told.md",
+    "causal": Path(__file__).parent / "results" / "refiner_kinect_tuning_causal_told.md",
+}
+
+
+def base(kind):
+    "The settings the candidates vary: the package's offline model before it was told the noise, or its causal model."
+    from autopose.learned import PACKAGE_MODELS
+    return UNTOLD_OFFLINE if kind == "offline" else PACKAGE_MODELS["causal"]
 
 
 def subjects(ds, keep):
@@ -65,7 +83,7 @@ def train_one(name, held_out, steps, causal=False):
     torch.set_num_threads(1)
     clips, fps, _ = L.recording_clips(subjects(training_subjects(), [s for s in SUBJECTS if s != held_out]), seed=0)
     kind, cands = ("causal", CAUSAL_CANDIDATES) if causal else ("offline", CANDIDATES)
-    return L.train_refiner(clips, fps, steps=steps, device="cpu", log=None, **dict(L.PACKAGE_MODELS[kind], **cands[name]))
+    return L.train_refiner(clips, fps, steps=steps, device="cpu", log=None, **dict(base(kind), **cands[name]))
 
 
 def main():
@@ -74,11 +92,19 @@ def main():
     ap.add_argument("--seeds", type=int, default=3, help="noise draws per validation clip")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--causal", action="store_true", help="tune the causal model against the causal filters")
+    ap.add_argument("--candidates", nargs="+", default=None, help="run these candidates only (default: all)")
+    ap.add_argument("--out", type=Path, default=None, help="the table to write (default: the round's file under bench/results)")
     a = ap.parse_args()
     from autopose import learned as L, refine as R
     cands, out, causal = (CAUSAL_CANDIDATES, OUT_CAUSAL, True) if a.causal else (CANDIDATES, OUT, False)
+    if a.candidates:
+        bad = sorted(set(a.candidates) - set(cands))
+        if bad: ap.error(f"--candidates: expected names among {sorted(cands)}, got {bad}")
+        cands = {k: cands[k] for k in a.candidates}
+    out = a.out or out
     t0, ds = time.time(), training_subjects()
-    head = [machine(), f"settings: {'causal, ' if causal else ''}steps {a.steps}, seeds {a.seeds}, leave one subject out of {SUBJECTS}"]
+    head = [machine(), f"settings: {'causal, ' if causal else ''}steps {a.steps}, seeds {a.seeds}, leave one subject out of {SUBJECTS}, "
+                       f"candidates: {', '.join(cands)}"]
     print("\n".join(head), flush=True)
     jobs = [(name, s) for s in SUBJECTS for name in cands]
     with ProcessPoolExecutor(a.jobs) as ex:
@@ -96,7 +122,8 @@ def main():
             cells = []
             for name in cands:
                 m = models[name, s]
-                r = val.score(lambda x, m=m: L.smooth_learned(x, 15.0, m, causal=causal, device="cpu"), preset, seeds, causal)
+                told = preset if cands[name].get("noise_cond") else None   # the noise, to a model trained to be told it
+                r = val.score(lambda x, m=m: L.smooth_learned(x, 15.0, m, causal=causal, device="cpu", noise=told), preset, seeds, causal)
                 ok = r[0] < bm[1][0] and r[2] < ba[1][2]
                 wins[name] += ok
                 ratios[name] += [r[0] / bm[1][0], r[2] / ba[1][2]]

@@ -1,5 +1,6 @@
 """autopose.refine beyond the lesson: real data, the committed weights, bad input, the command line."""
 import json, subprocess, sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,48 @@ def test_training_noise_and_jitterier_targets():
     m = L.train_refiner([clip], 15, steps=2, batch=8, device="cpu", log=None, target_jitter=0.01, noise=L.RandomProfile(min_jitter=0.0005))
     assert np.isfinite(L.smooth_learned(clip, 15, m, device="cpu")).all()
     kw = L.training_settings(dict(noise=L.RandomProfile(min_jitter=0.0005), accel_weight=6.0))
-    assert json.loads(json.dumps(kw)) == {"noise": {"RandomProfile": {"min_jitter": 0.0005, "max_jitter": 0.04}}, "accel_weight": 6.0}
+    assert json.loads(json.dumps(kw)) == {"noise": {"RandomProfile": {"min_jitter": 0.0005, "max_jitter": 0.04, "max_corr": 0.8}}, "accel_weight": 6.0}
+    cs = [L.RandomProfile(max_corr=0.95)(g).corr for _ in range(400)]
+    assert 0 <= min(cs) < 0.05 and 0.9 < max(cs) < 0.95
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=f"RandomProfile: expected 0 <= max_corr < 1, got {bad}"):
+            L.RandomProfile(max_corr=bad)
+
+
+def test_training_tells_the_noise():
+    "The tape carries each clip's drawn noise as its code; windows not told (unknown_noise) see zeros and so give those inputs no gradient."
+    rng = np.random.default_rng(2)
+    clips = [np.cumsum(rng.normal(size=(40 + 5 * i, 6, 3)), 0) * 0.01 for i in range(3)]
+    drawn = []
+    def noise(g):
+        drawn.append(L.RandomProfile(max_corr=0.95)(g)); return drawn[-1]
+    tape = L._tape(clips, [15, 30, 60], np.random.default_rng(0), noise, 32)
+    codes, lengths = tape[5].numpy(), [c.size for c in clips]
+    assert codes.shape == (sum(lengths), 3)
+    for i, p in enumerate(drawn):
+        seg = codes[sum(lengths[:i]):sum(lengths[:i + 1])]
+        np.testing.assert_allclose(seg, np.broadcast_to(L.noise_code(p), seg.shape), rtol=1e-6)
+    tape = tuple(tape[:3]) + tuple(tape[4:])
+    first = tape[0].new_zeros(16, dtype=torch.long) + torch.arange(16)
+    grads = []
+    for unknown in (1.0, 0.0):
+        torch.manual_seed(0)
+        m = L.SmoothNet(32, 16, 1, noise_cond=True)
+        L._batch_loss(m, tape, first, 1, 3.0, unknown).backward()
+        grads.append(m.inp.weight.grad[:, -3:].abs().sum().item())
+    assert grads[0] == 0 and grads[1] > 0
+    with pytest.raises(ValueError, match="unknown_noise: expected a fraction in"):
+        L.train_refiner(clips, 15, steps=1, noise_cond=True, unknown_noise=1.5, device="cpu", log=None)
+
+
+def test_committed_weights_are_trained_as_declared():
+    "The package's two weight sets were trained with PACKAGE_MODELS / SENSOR_MODELS (their .json), and the told ones take the noise."
+    for name, how in (("mocap", L.PACKAGE_MODELS), ("kinect_v1", L.SENSOR_MODELS)):
+        cfg = json.loads(L.default_refiner_path(name).with_suffix(".json").read_text())
+        assert {k: {n: v for n, v in t.items() if n not in ("steps", "seed")} for k, t in cfg["training"].items()} == \
+               {k: L.training_settings(kw) for k, kw in how.items()}, name
+        for k, kw in how.items():
+            assert L.load_refiner(name, causal=k == "causal").noise_cond == bool(kw.get("noise_cond")), (name, k)
 
 
 def test_kinect_v1_weights_trained_on_training_subjects_only():
@@ -162,7 +204,7 @@ def test_refine_missing_everything_and_bad_sequences():
         R.refine(PoseSequence("coco17", 30, xyz=x), "savgol", max_gap=-2)
     with pytest.raises(ValueError, match="seq: expected a PoseSequence, got dict"):
         R.refine({"xyz": x})
-    with pytest.raises(ValueError, match="params: method 'learned' takes model, stride, scale, batch, weights; got 'window'"):
+    with pytest.raises(ValueError, match="params: method 'learned' takes model, stride, scale, batch, weights, noise; got 'window'"):
         R.refine(PoseSequence("coco17", 30, xyz=x), "learned", window=9)
 
 
@@ -307,6 +349,10 @@ def test_bench_declares_weights_by_sensor_and_pareto_reads_them(tmp_path, capsys
     out = capsys.readouterr().out
     assert "offline video | MSR Action3D test 3D 15 fps (40 seqs): learned 21.5/28.5; dominated by: none" in out
     assert "offline video | CMU 131_03 3D 60 fps: learned 13.0/1.3; dominated by: none" in out
+    md.write_text(md.read_text() + "| learned, Kinect v1 weights, told the noise |  | 20.0 / 19.0 / 9.00 | 22.5 / 21.0 / 29.50 |\n")
+    assert b.verdict_row(p.tables(md)[("offline", "video")]["MSR Action3D test 3D 15 fps (40 seqs)"], "kinect_v1") == "learned, Kinect v1 weights, told the noise"
+    p.main(md)   # weights told the noise: the verdict's row, told
+    assert "offline video | MSR Action3D test 3D 15 fps (40 seqs): learned 22.5/29.5; dominated by: gaussian (MPJPE (Kinect v1 val)) 22.0/29.0" in capsys.readouterr().out
 
 
 def test_train_command_on_your_own_recordings(tmp_path, shared_data):
@@ -328,7 +374,8 @@ def test_train_command_on_your_own_recordings(tmp_path, shared_data):
     assert rec["clips"] + rec["left_out"] == 8 and rec["dataset"] == "msr_action3d"
     assert meta["command"].endswith(f"--split train --min-jitter 0.0005 --target-jitter 0.01 --out {out}")
     for m in ("offline", "causal"):   # the sensor settings, with the two noise settings over them
-        assert meta["training"][m] == L.training_settings(dict(L.SENSOR_MODELS[m], noise=L.RandomProfile(min_jitter=0.0005), target_jitter=0.01, steps=5, seed=0))
+        drawn = replace(L.SENSOR_MODELS[m].get("noise", L.RandomProfile()), min_jitter=0.0005)   # the sensor's noise, from 0.5 mm
+        assert meta["training"][m] == L.training_settings(dict(L.SENSOR_MODELS[m], noise=drawn, target_jitter=0.01, steps=5, seed=0))
     refined = R.refine_file(data, weights=str(out), device="cpu")
     assert refined.meta["refine"]["weights"] == str(out) and len(refined) == 12
     r = subprocess.run(cmd[:-2] + ["--steps", "5", "--split", "val", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
@@ -345,13 +392,33 @@ def test_train_command_noise_settings_need_recordings(capsys):
 
 
 def test_sensor_models_are_the_tuned_choice(bench):
-    "SENSOR_MODELS' two models are the candidates bench/tune_refiner_kinect.py chose (its results files), and every candidate trains."
+    "SENSOR_MODELS' two models are the candidates bench/tune_refiner_kinect.py chose (its last round's results files), and every candidate trains."
     t = bench("tune_refiner_kinect")
     clip = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
-    for kind, cands, out in (("offline", t.CANDIDATES, t.OUT), ("causal", t.CAUSAL_CANDIDATES, t.OUT_CAUSAL)):
-        chosen = out.read_text().split("Chosen: ")[1].strip()
+    for kind, cands in (("offline", t.CANDIDATES), ("causal", t.CAUSAL_CANDIDATES)):
+        chosen = t.DECIDED_BY[kind].read_text().split("Chosen: ")[1].strip()
         assert chosen in cands
-        assert dict(L.PACKAGE_MODELS[kind], **cands[chosen]) == L.SENSOR_MODELS[kind]
+        assert dict(t.base(kind), **cands[chosen]) == L.SENSOR_MODELS[kind]
         for kw in cands.values():
-            m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(L.PACKAGE_MODELS[kind], **kw, batch=8))
-            assert m.causal == (kind == "causal") and m.cutoff_hz == dict(L.PACKAGE_MODELS[kind], **kw)["cutoff_hz"]
+            m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(t.base(kind), **kw, batch=8))
+            assert m.causal == (kind == "causal") and m.cutoff_hz == dict(t.base(kind), **kw)["cutoff_hz"]
+            assert m.noise_cond == bool(kw.get("noise_cond"))
+    mo = bench("tune_refiner_mocap")   # and the mocap offline model is the candidate bench/tune_refiner_mocap.py chose
+    assert L.PACKAGE_MODELS["offline"] == mo.CANDIDATES[mo.OUT.read_text().split("Chosen: ")[1].strip()]
+
+
+def test_refine_tells_the_noise_and_records_it(tmp_path):
+    "refine(seq, noise=...) reaches a noise-conditioned refiner; the profile is recorded in the sequence's metadata as JSON, and the file saves."
+    clip = np.cumsum(np.random.default_rng(3).normal(size=(60, 20, 3)), 0) * 0.01
+    torch.manual_seed(0)
+    models = {k: L.train_refiner([clip], 30, causal=k == "causal", steps=2, batch=8, device="cpu", log=None, noise_cond=True) for k in ("offline", "causal")}
+    pt = L.save_refiner(models, tmp_path / "told.pt")
+    seq = PoseSequence(xyz=clip.astype(np.float32), joint_set="kinect_v1_msr", fps=30.0)   # 20 joints
+    told = R.refine(seq, weights=str(pt), noise=R.NOISE_PRESETS["video"], device="cpu")
+    assert told.meta["refine"]["noise"] == {"NoiseProfile": dict(vars(R.NOISE_PRESETS["video"]))}
+    assert R.refine(seq, weights=str(pt), noise="video", device="cpu").meta["refine"]["noise"] == "video"
+    np.testing.assert_array_equal(R.refine(seq, weights=str(pt), noise="video", device="cpu").xyz, told.xyz)
+    assert np.abs(R.refine(seq, weights=str(pt), device="cpu").xyz - told.xyz).max() > 0
+    assert PoseSequence.load(told.save(tmp_path / "told.npz")).meta["refine"]["noise"]["NoiseProfile"]["corr"] == 0.5
+    with pytest.raises(ValueError, match="noise: these refiner weights were not trained to be told the noise"):
+        R.refine(seq, noise="video", causal=True, device="cpu", weights="mocap")   # the mocap causal model is not told

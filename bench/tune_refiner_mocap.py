@@ -1,0 +1,96 @@
+"""Should the mocap refiner be told the noise? Chosen on validation data only: never on what bench/refine.py tests.
+
+    python bench/tune_refiner_mocap.py [--steps 5000] [--seeds 3] [--jobs 2]
+
+The package's mocap weights are trained on procedural motion and CMU 131_01 / 131_02; bench/refine.py tests them
+on CMU 131_03 and the NTU clip. Here each candidate is trained on procedural motion and 131_01 alone, and scored
+on 131_02 (a walk, never trained on here) at 60, 30 and 15 fps in 3D and at 30 fps in 2D (bench/refine.py's fixed
+camera), with the noise presets of autopose.refine, against every setting of bench/refine.py's filter grids scored
+on the same clip (the best filter by MPJPE and the best by acceleration error: an oracle on the held-out clip). A
+candidate wins a (group, preset) cell when it beats both. The chosen candidate wins the most cells; among those,
+it has the lowest mean ratio to the best filter. A candidate trained with noise_cond=True is told the preset's
+NoiseProfile (as the filters' settings are chosen per preset) and is also scored not told.
+Writes bench/results/refiner_mocap_tuning.md (and prints it).
+"""
+import argparse, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine  # noqa: E402
+from refine import FILTERS, SHARED, Group, camera_2d, grid  # noqa: E402
+
+from autopose.learned import RandomProfile  # noqa: E402
+
+UNTOLD_OFFLINE = dict(causal=False, cutoff_hz=7.0, batch=1024, accel_weight=3.0)  # PACKAGE_MODELS['offline'] before it was told the noise
+CANDIDATES = {  # name -> train_refiner arguments
+    "package (not told)": UNTOLD_OFFLINE,
+    "told the noise": dict(UNTOLD_OFFLINE, noise_cond=True, noise=RandomProfile(max_corr=0.95)),
+}
+OUT = Path(__file__).parent / "results" / "refiner_mocap_tuning.md"
+
+
+def train_one(name, steps):
+    import torch
+    from autopose import learned as L
+    torch.set_num_threads(1)
+    clips, fps, _ = L.refiner_training_clips([SHARED / "cmu_bvh" / "131_01.bvh"])
+    return L.train_refiner(clips, fps, steps=steps, device="cpu", log=None, **CANDIDATES[name])
+
+
+def validation_groups():
+    from autopose import learned as L
+    from autopose.bvh import read_bvh
+    walk = read_bvh(SHARED / "cmu_bvh" / "131_02.bvh").to_sequence().xyz.astype(np.float64)
+    px = float(np.median(L.body_spread(camera_2d(walk[::4])))) / L.REFERENCE_SPREAD
+    return [Group(f"CMU 131_02 3D {120 // k} fps", [walk[::k]], 120 / k, 1.0, 1000) for k in (2, 4, 8)] + \
+           [Group("CMU 131_02 2D 30 fps", [camera_2d(walk[::4])], 30.0, px, 1)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=5000)
+    ap.add_argument("--seeds", type=int, default=3, help="noise draws per validation clip")
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    from autopose import learned as L, refine as R
+    t0 = time.time()
+    head = [machine(), f"settings: steps {a.steps}, seeds {a.seeds}, trained on procedural motion + CMU 131_01, scored on CMU 131_02"]
+    print("\n".join(head), flush=True)
+    with ProcessPoolExecutor(a.jobs) as ex:
+        models = dict(zip(CANDIDATES, ex.map(train_one, CANDIDATES, [a.steps] * len(CANDIDATES))))
+    runs = [(n, told) for n in CANDIDATES for told in ((True, False) if CANDIDATES[n].get("noise_cond") else (False,))]
+    label = lambda n, told: n + (", told" if told else ", not told" if CANDIDATES[n].get("noise_cond") else "")
+    seeds = tuple(range(a.seeds))
+    lines = head + ["", "| group | preset | best filter MPJPE (setting) | best filter accel (setting) | " + " | ".join(label(*r) for r in runs) + " |",
+                    "|---|---|---|---|" + "---|" * len(runs)]
+    wins, ratios = {r: 0 for r in runs}, {r: [] for r in runs}
+    for val in validation_groups():
+        for preset in R.NOISE_PRESETS:
+            scores = [(f"{n} {lab}", val.score(f, preset, seeds, False)) for n in FILTERS
+                      for lab, f in grid(n, val.fps, False, val.unit, len(val.clips[0]))]
+            bm, ba = min(scores, key=lambda v: v[1][0]), min(scores, key=lambda v: v[1][2])
+            cells = []
+            for name, told in runs:
+                m = models[name]
+                r = val.score(lambda x, m=m, t=told: L.smooth_learned(x, val.fps, m, device="cpu", noise=preset if t else None), preset, seeds, False)
+                ok = r[0] < bm[1][0] and r[2] < ba[1][2]
+                wins[name, told] += ok
+                ratios[name, told] += [r[0] / bm[1][0], r[2] / ba[1][2]]
+                cells.append(f"{r[0]:.1f} / {r[2]:.2f}{' **both**' if ok else ''}")
+            lines.append(f"| {val.name} | {preset} | {bm[1][0]:.1f} ({bm[0]}) | {ba[1][2]:.2f} ({ba[0]}) | " + " | ".join(cells) + " |")
+            print(lines[-1], flush=True)
+    n = 4 * len(R.NOISE_PRESETS)
+    best = min(runs, key=lambda r: (-wins[r], np.mean(ratios[r])))
+    lines += ["", "MPJPE mm (px in 2D) / acceleration error mm/frame² (px/frame²), pooled over the clip's joint-frames.", "",
+              "Cells won (better than the best filter on both): " + "; ".join(f"{label(*r)}: {wins[r]}/{n}" for r in runs),
+              "", "Mean ratio to the best filter: " + "; ".join(f"{label(*r)}: {np.mean(ratios[r]):.4f}" for r in runs), "",
+              f"{time.time() - t0:.0f} s", "", "Chosen: " + best[0]]
+    OUT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[-9:]))
+
+
+if __name__ == "__main__":
+    main()
