@@ -24,7 +24,10 @@ NoiseProfile, `smooth_learned(noise=...)`), as the filters' settings are chosen 
 from 0.5 mm, jitterier targets and jitter correlated over frames up to 0.95 (the 'mediapipe' preset's 0.9
 is inside).
 Writes bench/results/refiner_kinect_tuning.md, with --causal refiner_kinect_tuning_causal.md (and prints it);
---candidates runs some of them only (give --out then, not to overwrite a round's table).
+--candidates runs some of them only (give --out then, not to overwrite a round's table). The third round ran
+the told candidates beside the previous choices:
+    python bench/tune_refiner_kinect.py --candidates "first round's choice" "told the noise" --out bench/results/refiner_kinect_tuning_told.md
+    python bench/tune_refiner_kinect.py --causal --candidates "accel 0.5" "accel 0.5, told the noise" --out bench/results/refiner_kinect_tuning_causal_told.md
 """
 import argparse, sys, time
 from concurrent.futures import ProcessPoolExecutor
