@@ -326,11 +326,15 @@ def _filled_conf(conf: np.ndarray, seen: np.ndarray, causal: bool) -> np.ndarray
     cp, cn = np.where(prev >= 0, cp, cn), np.where(nxt < len(conf), cn, cp)
     return 0.5 * (cp if causal else np.minimum(cp, cn))
 
-# %% ../nbs/05_refine.ipynb #72bcf046
+# %% ../nbs/05_refine.ipynb #99ffedac
 def _refine_array(a: np.ndarray, max_gap: int, causal: bool, smooth: Callable) -> np.ndarray: # (T, J, C)
     bridged = fill_gaps(a, max_gap, causal)
     out = smooth(_complete(bridged, causal))
     return np.where(np.isnan(bridged), np.nan, out).astype(np.float32)
+
+def _json_params(kw: dict) -> dict:
+    "Parameters as JSON: a dataclass value (a NoiseProfile, a RandomProfile) as {its class name: its fields}."
+    return {n: {type(v).__name__: asdict(v)} if is_dataclass(v) else v for n, v in kw.items()}
 
 def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN where missing)
            method: str = "learned", # one of METHODS
@@ -352,8 +356,7 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
     missing = np.zeros_like(seen)
     for v in new.values(): missing |= np.isnan(v).any(-1)
     conf = np.where(seen, seq.conf, np.where(missing, 0.0, _filled_conf(seq.conf, seen, causal)))
-    info = {"method": method, "causal": causal, "max_gap": max_gap,   # a NoiseProfile (noise=) as {'NoiseProfile': its fields}
-            **{k: {type(v).__name__: asdict(v)} if is_dataclass(v) else v for k, v in params.items()}}
+    info = {"method": method, "causal": causal, "max_gap": max_gap, **_json_params(params)}
     return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=info))
 
 # %% ../nbs/05_refine.ipynb #75ac8478

@@ -87,7 +87,7 @@ def test_training_tells_the_noise():
         seg = codes[sum(lengths[:i]):sum(lengths[:i + 1])]
         np.testing.assert_allclose(seg, np.broadcast_to(L.noise_code(p), seg.shape), rtol=1e-6)
     tape = tuple(tape[:3]) + tuple(tape[4:])
-    first = tape[0].new_zeros(16, dtype=torch.long) + torch.arange(16)
+    first = torch.arange(16)
     grads = []
     for unknown in (1.0, 0.0):
         torch.manual_seed(0)
@@ -117,9 +117,7 @@ def test_kinect_v1_weights_trained_on_training_subjects_only():
     rec = json.loads(pt.with_suffix(".json").read_text())["training_data"]["recordings"]
     assert rec["dataset"] == "msr_action3d" and rec["subjects"] == [1, 3, 5, 7, 9]   # the benchmark tests on 2, 4, 6, 8, 10
     assert rec["fps"] == [15.0] and rec["joint_sets"] == ["kinect_v1_msr"] and rec["clips"] > 150
-    cfg = json.loads(pt.with_suffix(".json").read_text())
-    assert {k: {n: v for n, v in t.items() if n not in ("steps", "seed")} for k, t in cfg["training"].items()} == \
-           {k: L.training_settings(kw) for k, kw in L.SENSOR_MODELS.items()}
+    cfg = json.loads(pt.with_suffix(".json").read_text())   # its training settings: test_committed_weights_are_trained_as_declared
     assert cfg["models"]["offline"]["cutoff_hz"] is None and cfg["training"]["offline"]["steps"] == 10000
     for causal in (False, True):
         m = L.load_refiner("kinect_v1", causal=causal)
@@ -416,8 +414,9 @@ def test_refine_tells_the_noise_and_records_it(tmp_path):
     seq = PoseSequence(xyz=clip.astype(np.float32), joint_set="kinect_v1_msr", fps=30.0)   # 20 joints
     told = R.refine(seq, weights=str(pt), noise=R.NOISE_PRESETS["video"], device="cpu")
     assert told.meta["refine"]["noise"] == {"NoiseProfile": dict(vars(R.NOISE_PRESETS["video"]))}
-    assert R.refine(seq, weights=str(pt), noise="video", device="cpu").meta["refine"]["noise"] == "video"
-    np.testing.assert_array_equal(R.refine(seq, weights=str(pt), noise="video", device="cpu").xyz, told.xyz)
+    by_name = R.refine(seq, weights=str(pt), noise="video", device="cpu")
+    assert by_name.meta["refine"]["noise"] == "video"
+    np.testing.assert_array_equal(by_name.xyz, told.xyz)
     assert np.abs(R.refine(seq, weights=str(pt), device="cpu").xyz - told.xyz).max() > 0
     assert PoseSequence.load(told.save(tmp_path / "told.npz")).meta["refine"]["noise"]["NoiseProfile"]["corr"] == 0.5
     with pytest.raises(ValueError, match="noise: these refiner weights were not trained to be told the noise"):
