@@ -18,7 +18,7 @@ jitterier targets than the training subjects alone give. The band limit and the 
 the first round (one held-out subject, 9; its table is in this file's git history, commit 3870e1f): no band
 limit, acceleration weight 6.
 With --causal, the same for the causal model against the causal filters: candidates vary the weight of the
-acceleration term over the package's causal setting (autopose.learned.PACKAGE_MODELS['causal']).
+acceleration term over the package's causal setting before it was told the noise (UNTOLD_CAUSAL in bench/tune_refiner_mocap.py).
 Third round: a candidate trained with noise_cond=True is told the noise it must remove (the preset's
 NoiseProfile, `smooth_learned(noise=...)`), as the filters' settings are chosen per preset; it sees jitter
 from 0.5 mm, jitterier targets and jitter correlated over frames up to 0.95 (the 'mediapipe' preset's 0.9
@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 from refine import FILTERS, SHARED, Group, grid, msr_clips  # noqa: E402
-from tune_refiner_mocap import UNTOLD_OFFLINE  # noqa: E402
+from tune_refiner_mocap import UNTOLD_CAUSAL, UNTOLD_OFFLINE  # noqa: E402
 
 from autopose.learned import TOLD_NOISE, RandomProfile  # noqa: E402
 
@@ -50,7 +50,7 @@ CANDIDATES = {  # name -> train_refiner arguments over the package's offline mod
     "both": dict(BASE, noise=RandomProfile(min_jitter=0.0005), target_jitter=0.01),
     "told the noise": dict(BASE, noise_cond=True, noise=TOLD_NOISE, target_jitter=0.01),
 }
-CAUSAL_CANDIDATES = {  # name -> train_refiner arguments over the package's causal model
+CAUSAL_CANDIDATES = {  # name -> train_refiner arguments over the package's causal model before it was told (UNTOLD_CAUSAL)
     "accel 0.5": dict(accel_weight=0.5),
     "package (accel 1)": {},
     "accel 2": dict(accel_weight=2.0),
@@ -66,9 +66,8 @@ DECIDED_BY = {  # the round whose choice autopose.learned.SENSOR_MODELS holds, p
 
 
 def base(kind):
-    "The settings the candidates vary: the package's offline model before it was told the noise, or its causal model."
-    from autopose.learned import PACKAGE_MODELS
-    return UNTOLD_OFFLINE if kind == "offline" else PACKAGE_MODELS["causal"]
+    "The settings the candidates vary: the package's offline or causal model as it was before bench/tune_refiner_mocap.py told it the noise."
+    return UNTOLD_OFFLINE if kind == "offline" else UNTOLD_CAUSAL
 
 
 def subjects(ds, keep):
