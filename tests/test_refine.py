@@ -390,7 +390,7 @@ def test_train_command_noise_settings_need_recordings(capsys):
 
 
 def test_sensor_models_are_the_tuned_choice(bench):
-    "SENSOR_MODELS' two models are the candidates bench/tune_refiner_kinect.py chose (its last round's results files), and every candidate trains."
+    "SENSOR_MODELS and PACKAGE_MODELS hold the candidates bench/tune_refiner_kinect.py and bench/tune_refiner_mocap.py chose (their last rounds' results files), and every candidate trains."
     t = bench("tune_refiner_kinect")
     clip = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
     for kind, cands in (("offline", t.CANDIDATES), ("causal", t.CAUSAL_CANDIDATES)):
@@ -401,8 +401,12 @@ def test_sensor_models_are_the_tuned_choice(bench):
             m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(t.base(kind), **kw, batch=8))
             assert m.causal == (kind == "causal") and m.cutoff_hz == dict(t.base(kind), **kw)["cutoff_hz"]
             assert m.noise_cond == bool(kw.get("noise_cond"))
-    mo = bench("tune_refiner_mocap")   # and the mocap offline model is the candidate bench/tune_refiner_mocap.py chose
+    mo = bench("tune_refiner_mocap")   # and the mocap models are the candidates bench/tune_refiner_mocap.py chose
     assert L.PACKAGE_MODELS["offline"] == mo.CANDIDATES[mo.OUT.read_text().split("Chosen: ")[1].strip()]
+    assert L.PACKAGE_MODELS["causal"] == dict(mo.UNTOLD_CAUSAL, **mo.CAUSAL_CANDIDATES[mo.OUT_CAUSAL.read_text().split("Chosen: ")[1].strip()])
+    for kw in mo.CAUSAL_CANDIDATES.values():
+        m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(mo.UNTOLD_CAUSAL, **kw, batch=8))
+        assert m.causal and m.noise_cond == bool(kw.get("noise_cond"))
 
 
 def test_refine_tells_the_noise_and_records_it(tmp_path):
@@ -419,5 +423,9 @@ def test_refine_tells_the_noise_and_records_it(tmp_path):
     np.testing.assert_array_equal(by_name.xyz, told.xyz)
     assert np.abs(R.refine(seq, weights=str(pt), device="cpu").xyz - told.xyz).max() > 0
     assert PoseSequence.load(told.save(tmp_path / "told.npz")).meta["refine"]["noise"]["NoiseProfile"]["corr"] == 0.5
-    with pytest.raises(ValueError, match="noise: these refiner weights were not trained to be told the noise"):
-        R.refine(seq, noise="video", causal=True, device="cpu", weights="mocap")   # the mocap causal model is not told
+    untold = L.save_refiner({k: L.train_refiner([clip], 30, causal=k == "causal", steps=1, batch=8, device="cpu", log=None)
+                             for k in ("offline", "causal")}, tmp_path / "untold.pt")
+    for causal in (False, True):
+        with pytest.raises(ValueError, match="noise: these refiner weights were not trained to be told the noise"):
+            R.refine(seq, noise="video", causal=causal, device="cpu", weights=str(untold))
+    assert R.refine(seq, noise="video", causal=True, device="cpu").meta["refine"]["noise"] == "video"   # the package's causal model is told
