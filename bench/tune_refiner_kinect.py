@@ -29,7 +29,7 @@ the told candidates beside the previous choices:
     python bench/tune_refiner_kinect.py --candidates "first round's choice" "told the noise" --out bench/results/refiner_kinect_tuning_told.md
     python bench/tune_refiner_kinect.py --causal --candidates "accel 0.5" "accel 0.5, told the noise" --out bench/results/refiner_kinect_tuning_causal_told.md
 """
-import argparse, sys, time
+import sys, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 from refine import FILTERS, SHARED, Group, grid, msr_clips  # noqa: E402
-from tune_refiner_mocap import UNTOLD_CAUSAL, UNTOLD_OFFLINE  # noqa: E402
+from tune_refiner_mocap import UNTOLD_CAUSAL, UNTOLD_OFFLINE, tuning_args  # noqa: E402
 
 from autopose.learned import TOLD_NOISE, RandomProfile  # noqa: E402
 
@@ -89,21 +89,8 @@ def train_one(name, held_out, steps, causal=False):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=5000)
-    ap.add_argument("--seeds", type=int, default=3, help="noise draws per validation clip")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--causal", action="store_true", help="tune the causal model against the causal filters")
-    ap.add_argument("--candidates", nargs="+", default=None, help="run these candidates only (default: all)")
-    ap.add_argument("--out", type=Path, default=None, help="the table to write (default: the round's file under bench/results)")
-    a = ap.parse_args()
+    a, cands, out, causal = tuning_args(__doc__, {"offline": (CANDIDATES, OUT), "causal": (CAUSAL_CANDIDATES, OUT_CAUSAL)})
     from autopose import learned as L, refine as R
-    cands, out, causal = (CAUSAL_CANDIDATES, OUT_CAUSAL, True) if a.causal else (CANDIDATES, OUT, False)
-    if a.candidates:
-        bad = sorted(set(a.candidates) - set(cands))
-        if bad: ap.error(f"--candidates: expected names among {sorted(cands)}, got {bad}")
-        cands = {k: cands[k] for k in a.candidates}
-    out = a.out or out
     t0, ds = time.time(), training_subjects()
     head = [machine(), f"settings: {'causal, ' if causal else ''}steps {a.steps}, seeds {a.seeds}, leave one subject out of {SUBJECTS}, "
                        f"candidates: {', '.join(cands)}"]

@@ -62,22 +62,27 @@ def validation_groups():
            [Group("CMU 131_02 2D 30 fps", [camera_2d(walk[::4])], 30.0, px, 1)]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def tuning_args(doc, rounds, argv=None):
+    "The tuning scripts' command line. rounds: {'offline': (candidates, table), 'causal': (...)}; returns the arguments, the candidates to run, the table to write, causal?"
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--seeds", type=int, default=3, help="noise draws per validation clip")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--causal", action="store_true", help="tune the causal model against the causal filters")
     ap.add_argument("--candidates", nargs="+", default=None, help="run these candidates only (default: all)")
     ap.add_argument("--out", type=Path, default=None, help="the table to write (default: the round's file under bench/results)")
-    a = ap.parse_args()
-    from autopose import learned as L, refine as R
-    cands, out, causal = (CAUSAL_CANDIDATES, OUT_CAUSAL, True) if a.causal else (CANDIDATES, OUT, False)
+    a = ap.parse_args(argv)
+    cands, out = rounds["causal" if a.causal else "offline"]
     if a.candidates:
         bad = sorted(set(a.candidates) - set(cands))
         if bad: ap.error(f"--candidates: expected names among {sorted(cands)}, got {bad}")
         cands = {k: cands[k] for k in a.candidates}
-    out = a.out or out
+    return a, cands, a.out or out, a.causal
+
+
+def main():
+    a, cands, out, causal = tuning_args(__doc__, {"offline": (CANDIDATES, OUT), "causal": (CAUSAL_CANDIDATES, OUT_CAUSAL)})
+    from autopose import learned as L, refine as R
     t0 = time.time()
     head = [machine(), f"settings: {'causal, ' if causal else ''}steps {a.steps}, seeds {a.seeds}, trained on procedural motion + CMU 131_01, "
                        f"scored on CMU 131_02"]

@@ -409,6 +409,19 @@ def test_sensor_models_are_the_tuned_choice(bench):
         assert m.causal and m.noise_cond == bool(kw.get("noise_cond"))
 
 
+def test_tuning_command_line(bench, capsys):
+    "Both tuning scripts read one command line: --causal picks the causal round's candidates and table, --candidates some of them, an unknown name is refused."
+    mo = bench("tune_refiner_mocap")
+    rounds = {"offline": (mo.CANDIDATES, mo.OUT), "causal": (mo.CAUSAL_CANDIDATES, mo.OUT_CAUSAL)}
+    a, cands, out, causal = mo.tuning_args(mo.__doc__, rounds, [])
+    assert (cands, out, causal, a.steps) == (mo.CANDIDATES, mo.OUT, False, 5000)
+    a, cands, out, causal = mo.tuning_args(mo.__doc__, rounds, ["--causal", "--candidates", "told the noise", "--out", "x.md"])
+    assert (list(cands), str(out), causal) == (["told the noise"], "x.md", True) and cands["told the noise"] == mo.CAUSAL_CANDIDATES["told the noise"]
+    with pytest.raises(SystemExit):
+        mo.tuning_args(mo.__doc__, rounds, ["--candidates", "accel 3, told the noise"])   # a causal candidate, offline round
+    assert "--candidates: expected names among ['package (not told)', 'told the noise'], got ['accel 3, told the noise']" in capsys.readouterr().err
+
+
 def test_refine_tells_the_noise_and_records_it(tmp_path):
     "refine(seq, noise=...) reaches a noise-conditioned refiner; the profile is recorded in the sequence's metadata as JSON, and the file saves."
     clip = np.cumsum(np.random.default_rng(3).normal(size=(60, 20, 3)), 0) * 0.01
