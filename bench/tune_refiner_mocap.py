@@ -13,7 +13,10 @@ NoiseProfile (as the filters' settings are chosen per preset) and is also scored
 With --causal, the same for the causal model (over its setting before this round, UNTOLD_CAUSAL) against the causal
 filters: candidates add being told the noise and vary the weight of the acceleration term.
 Writes bench/results/refiner_mocap_tuning.md, with --causal refiner_mocap_tuning_causal.md (and prints it);
---candidates runs some of them only (give --out then, not to overwrite a round's table).
+--candidates runs some of them only (give --out then, not to overwrite a round's table). A second offline round
+asked whether the path not told gains when half the training windows are not told (the package: a quarter); it
+does not win more cells, told or not (bench/results/refiner_mocap_tuning_unknown.md):
+    python bench/tune_refiner_mocap.py --candidates "told the noise" "told the noise, half the windows not told" --out bench/results/refiner_mocap_tuning_unknown.md
 """
 import argparse, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +36,7 @@ TOLD = dict(noise_cond=True, noise=RandomProfile(max_corr=0.95))  # how a refine
 CANDIDATES = {  # name -> train_refiner arguments
     "package (not told)": UNTOLD_OFFLINE,
     "told the noise": dict(UNTOLD_OFFLINE, **TOLD),
+    "told the noise, half the windows not told": dict(UNTOLD_OFFLINE, **TOLD, unknown_noise=0.5),  # for the untold path
 }
 CAUSAL_CANDIDATES = {  # name -> train_refiner arguments over UNTOLD_CAUSAL
     "package (accel 1, not told)": {},
