@@ -275,9 +275,63 @@ def test_refine_file_dataset_round_trip(tmp_path, shared_data):
     assert isinstance(one, PoseSequence) and one.T == ds[0].T
     with pytest.raises(FileNotFoundError, match="nope.npz: no such file"):
         R.refine_file(tmp_path / "nope.npz")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.npz: expected a PoseSequence or PoseDataset .npz, got an unreadable file"):
+        R.refine_file(tmp_path / "empty.npz")
 
 
 # ---- the command line -------------------------------------------------------------------------------------------------
+
+def test_apply_command_on_real_folder(tmp_path, shared_data):
+    "python -m autopose.refine apply: a folder of real pose files (NTU .skeleton, MSR Action3D) refined with the told causal refiner; a truncated file fails, the rest land, a rerun redoes nothing."
+    from autopose.datasets import load_msr_action3d
+    from autopose.ntu import read_ntu_skeleton
+    src = tmp_path / "poses"
+    ntu = read_ntu_skeleton(shared_data / "ntu_video" / "S001C001P001R001A001.skeleton").to_sequence()
+    ntu.save(src / "ntu" / "S001C001P001R001A001.npz")
+    load_msr_action3d(shared_data / "msr_action3d").subset([0, 1]).save(src / "msr2.npz")
+    (src / "cut.npz").write_bytes(ntu.save(tmp_path / "whole.npz").read_bytes()[:3000])   # a truncated download
+    cmd = [sys.executable, "-m", "autopose.refine", "apply", str(src), str(tmp_path / "out"), "--causal", "--noise", "mediapipe", "--device", "cpu"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 1 and "2 refined, 0 already there, 1 failed" in r.stdout and "cut.npz: " in r.stdout, r.stdout + r.stderr
+    rep = json.loads((tmp_path / "out" / "refine_report.json").read_text())
+    assert rep["done"] == ["msr2.npz", "ntu/S001C001P001R001A001.npz"] and [f["file"] for f in rep["failed"]] == ["cut.npz"]
+    assert rep["settings"] == {"method": "learned", "causal": True, "max_gap": 10, "device": "cpu", "noise": "mediapipe"}
+    out = PoseSequence.load(tmp_path / "out" / "ntu" / "S001C001P001R001A001.npz")
+    direct = R.refine(ntu, causal=True, noise="mediapipe", device="cpu")
+    np.testing.assert_array_equal(out.xyz, direct.xyz); np.testing.assert_array_equal(out.xy, direct.xy)
+    assert PoseDataset.load(tmp_path / "out" / "msr2.npz").meta["refine"]["causal"] is True
+    told = R.refine_file(src / "msr2.npz", causal=True, noise=R.NOISE_PRESETS["video"], device="cpu")   # a NoiseProfile, recorded as JSON
+    assert PoseDataset.load(told.save(tmp_path / "told.npz")).meta["refine"]["noise"] == json.loads(json.dumps({"NoiseProfile": vars(R.NOISE_PRESETS["video"])}))
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert "0 refined, 2 already there, 1 failed" in r.stdout
+    one = tmp_path / "one.npz"   # one file, a filter with its settings
+    r = subprocess.run([sys.executable, "-m", "autopose.refine", "apply", str(src / "msr2.npz"), str(one), "--method", "savgol",
+                        "--set", "window=9", "--set", "polyorder=2"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert PoseDataset.load(one).meta["refine"] == {"method": "savgol", "causal": False, "max_gap": 10, "device": "auto", "window": 9, "polyorder": 2}
+    r = subprocess.run([sys.executable, "-m", "autopose.refine", "apply", str(src), str(tmp_path / "o2"), "--set", "window"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and "--set window: expected NAME=VALUE" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "autopose.refine", "apply", str(src / "cut.npz"), str(tmp_path / "c.npz")],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 1 and f"{src / 'cut.npz'}: expected a PoseSequence or PoseDataset .npz, got an unreadable file (BadZipFile" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "c.npz").exists()
+
+
+def test_refine_stage_notebook_on_a_folder(tmp_path, shared_data):
+    "The 05_refine notebook run by papermill, as a pipeline stage does, on a folder of real pose files: every file refined, the report written."
+    import papermill as pm
+    from autopose.ntu import read_ntu_skeleton
+    ntu = read_ntu_skeleton(shared_data / "ntu_video" / "S001C001P001R001A001.skeleton").to_sequence()
+    ntu.save(tmp_path / "in" / "a.npz"); ntu.save(tmp_path / "in" / "b" / "c.npz")
+    nb = Path(__file__).parents[1] / "nbs" / "05_refine.ipynb"
+    pm.execute_notebook(str(nb), str(tmp_path / "run.ipynb"), parameters={"data": str(tmp_path / "in"), "out": str(tmp_path / "out"), "method": "gaussian"},
+                        kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
+    rep = json.loads((tmp_path / "out" / "refine_report.json").read_text())
+    assert rep["done"] == ["a.npz", "b/c.npz"] and rep["failed"] == [] and rep["settings"]["method"] == "gaussian"
+    np.testing.assert_allclose(PoseSequence.load(tmp_path / "out" / "b" / "c.npz").xyz, R.refine(ntu, "gaussian").xyz)
+
 
 def test_train_command(tmp_path):
     out = tmp_path / "w" / "refiner.pt"
