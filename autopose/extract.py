@@ -26,7 +26,7 @@ from .refine import _apply, similarity_transform
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'MEDIAPIPE_MODELS', 'MEDIAPIPE_AXES', 'PERSON_POLICIES', 'VideoInfo', 'video_info', 'read_frames',
            'write_video', 'mediapipe_model_path', 'person_box', 'choose_person', 'mirror_labels', 'extract_video',
-           'extract_folder', 'keypoint_errors', 'draw_skeleton_2d']
+           'extract_folder', 'keypoint_errors', 'draw_skeleton_2d', 'main']
 
 # %% ../nbs/04_extract.ipynb #ffadd023
 def _cv2():
@@ -499,3 +499,33 @@ def draw_skeleton_2d(ax,                  # a matplotlib Axes showing the image
     side = {j: s for l, r in js.lr_pairs for j, s in ((l, "-"), (r, "--"))}
     for c, p in js.bones: ax.plot(*xy[[c, p]].T, side.get(c, ":"), color=color, lw=1.5)
     ax.plot(*xy.T, ".", color=color, ms=3, label=label)
+
+# %% ../nbs/04_extract.ipynb #03f8517d
+def main(argv: Sequence[str] | None = None):
+    "`python -m autopose.extract VIDEO OUT`: one video file to one .npz, or a folder of videos to a folder of .npz files."
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m autopose.extract", description="Extract 2D and 3D poses from videos with MediaPipe Pose (CPU, offline).")
+    ap.add_argument("input", help="a video file, or a folder of videos (searched recursively)")
+    ap.add_argument("output", help="the .npz to write (for one video) or the output folder")
+    ap.add_argument("--joint-set", default="mediapipe33", help="the joint set of the result, e.g. coco17, h36m17, smpl22, ntu25")
+    ap.add_argument("--person", default="largest", choices=PERSON_POLICIES, help="who to follow when several people are visible")
+    ap.add_argument("--mirrored", action="store_true", help="the frames are mirror images (Kinect v2 / NTU RGB+D colour, selfie previews)")
+    ap.add_argument("--max-frames", type=int, default=None, help="read at most this many frames of each video")
+    ap.add_argument("--allow-truncated", action="store_true", help="keep the decodable frames of a truncated file instead of failing")
+    ap.add_argument("--workers", type=int, default=None, help="folder: processes (default: one per two CPU cores)")
+    a = ap.parse_args(argv)
+    kw = {"joint_set": a.joint_set, "person": a.person, "mirrored": a.mirrored, "max_frames": a.max_frames, "allow_truncated": a.allow_truncated}
+    src = Path(a.input)
+    if not src.exists(): ap.exit(1, f"python -m autopose.extract: {src}: no such video file or folder\n")
+    if src.is_file():
+        try: seq = extract_video(src, **kw)
+        except (ValueError, OSError) as e: ap.exit(1, f"python -m autopose.extract: {e}\n")
+        if seq.missing_mask().all(): ap.exit(1, f"python -m autopose.extract: {src}: no person in any of the {seq.T} frames; nothing written\n")
+        print(seq.save(a.output))
+        return
+    rep = extract_folder(src, a.output, workers=a.workers, **kw)
+    print(f"{len(rep['done'])} extracted, {len(rep['skipped'])} already there, {len(rep['failed'])} failed: {Path(a.output) / 'extract_report.json'}")
+    for f in rep["failed"]: print(f"  {f['file']}: {f['reason']}")
+    if rep["failed"]: raise SystemExit(1)
+
+if __name__ == "__main__" and "__file__" in globals(): main()  # the module's last line: `python -m autopose.extract`; not when a notebook runs this cell

@@ -263,3 +263,28 @@ def test_folder_batch_parallel_resumable_with_failures(slice20, ntu_video, tmp_p
     (out / "b" / "c.npz").unlink()
     third = extract_folder(src, out, workers=1, progress=False, person="first")
     assert (third["done"], third["skipped"], third["settings"]) == (["b/c.avi"], ["a.avi"], {"person": "first"})
+
+
+def test_extract_command(slice20, ntu_video, tmp_path):
+    "python -m autopose.extract: one real video to one .npz; a folder with a truncated video: the rest land, exit 1; then refine apply on its output."
+    import subprocess, sys
+    run = lambda *a: subprocess.run([sys.executable, "-m", "autopose.extract", *map(str, a)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    r = run(slice20, tmp_path / "one.npz", "--joint-set", "coco17", "--mirrored", "--max-frames", "5")
+    assert r.returncode == 0, r.stderr
+    one = PoseSequence.load(tmp_path / "one.npz")
+    direct = extract_video(slice20, joint_set="coco17", mirrored=True, max_frames=5)
+    assert one.joint_set.name == "coco17" and one.T == 5
+    np.testing.assert_allclose(one.xy, direct.xy, atol=0.5)
+    src = tmp_path / "videos"; src.mkdir()
+    (src / "a.avi").symlink_to(slice20); (src / "cut.avi").write_bytes(ntu_video.read_bytes()[:250_000])
+    r = run(src, tmp_path / "poses", "--workers", "1")
+    assert r.returncode == 1 and "1 extracted, 0 already there, 1 failed" in r.stdout and "cut.avi: " in r.stdout, r.stdout + r.stderr
+    assert json.loads((tmp_path / "poses" / "extract_report.json").read_text())["done"] == ["a.avi"]
+    r = subprocess.run([sys.executable, "-m", "autopose.refine", "apply", str(tmp_path / "poses"), str(tmp_path / "refined"), "--noise", "mediapipe"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0 and PoseSequence.load(tmp_path / "refined" / "a.npz").meta["refine"]["noise"] == "mediapipe", r.stderr
+    write_video(tmp_path / "nobody.avi", np.full((5, 64, 64, 3), 90, np.uint8), 30)
+    r = run(tmp_path / "nobody.avi", tmp_path / "nobody.npz")
+    assert r.returncode == 1 and "nobody.avi: no person in any of the 5 frames; nothing written" in r.stderr and not (tmp_path / "nobody.npz").exists()
+    r = run(tmp_path / "missing.mp4", tmp_path / "x.npz")
+    assert r.returncode == 1 and "missing.mp4: no such video file or folder" in r.stderr
