@@ -443,12 +443,11 @@ def refiner_training_clips(bvh_files: Sequence = (), # clean mocap files (.bvh),
             "bvh": {**n(bvh), "files": [Path(f).name for f in bvh_files], "subsampled_by": list(BVH_STEPS)}}
     return [c for c, _ in proc + bvh], [f for _, f in proc + bvh], desc
 
-# %% ../nbs/05a_learned.ipynb #65ba695a
+# %% ../nbs/05a_learned.ipynb #0fabd975
+_TOLD = dict(noise_cond=True, noise=RandomProfile(max_corr=0.95))   # told the noise, trained on jitter correlated up to 0.95
 PACKAGE_MODELS = { # how the package's two models are trained (train_refiner's arguments); both are told the noise
-    "offline": dict(causal=False, cutoff_hz=7.0, batch=1024, accel_weight=3.0,     # (bench/tune_refiner_mocap.py)
-                    noise_cond=True, noise=RandomProfile(max_corr=0.95)),
-    "causal": dict(causal=True, cutoff_hz=None, batch=512, accel_weight=3.0,       # 512 runs of 3 windows
-                   noise_cond=True, noise=RandomProfile(max_corr=0.95)),           # (bench/tune_refiner_mocap.py --causal)
+    "offline": dict(causal=False, cutoff_hz=7.0, batch=1024, accel_weight=3.0, **_TOLD),  # (bench/tune_refiner_mocap.py)
+    "causal": dict(causal=True, cutoff_hz=None, batch=512, accel_weight=3.0, **_TOLD),    # 512 runs of 3 windows (... --causal)
 }
 # ... and a sensor's pair, trained on its own recordings. Both are told the noise to remove (trained on jitter from
 # 0.5 mm, correlated up to 0.95, and jitterier targets). The offline model has no band limit (a sensor's jitter

@@ -327,7 +327,7 @@ def _filled_conf(conf: np.ndarray, seen: np.ndarray, causal: bool) -> np.ndarray
     cp, cn = np.where(prev >= 0, cp, cn), np.where(nxt < len(conf), cn, cp)
     return 0.5 * (cp if causal else np.minimum(cp, cn))
 
-# %% ../nbs/05_refine.ipynb #99ffedac
+# %% ../nbs/05_refine.ipynb #bc36ec54
 def _refine_array(a: np.ndarray, max_gap: int, causal: bool, smooth: Callable) -> np.ndarray: # (T, J, C)
     bridged = fill_gaps(a, max_gap, causal)
     out = smooth(_complete(bridged, causal))
@@ -336,6 +336,10 @@ def _refine_array(a: np.ndarray, max_gap: int, causal: bool, smooth: Callable) -
 def _json_params(kw: dict) -> dict:
     "Parameters as JSON: a dataclass value (a NoiseProfile, a RandomProfile) as {its class name: its fields}."
     return {n: {type(v).__name__: asdict(v)} if is_dataclass(v) else v for n, v in kw.items()}
+
+def _refine_info(method: str, causal: bool, max_gap: int, params: dict) -> dict:
+    "How a result was refined, as JSON (its metadata's 'refine'): the method, its settings; not the device it ran on."
+    return {"method": method, "causal": causal, "max_gap": max_gap, **_json_params({k: v for k, v in params.items() if k != "device"})}
 
 def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN where missing)
            method: str = "learned", # one of METHODS
@@ -357,10 +361,15 @@ def refine(seq: PoseSequence,       # the noisy sequence (xyz and/or xy; NaN whe
     missing = np.zeros_like(seen)
     for v in new.values(): missing |= np.isnan(v).any(-1)
     conf = np.where(seen, seq.conf, np.where(missing, 0.0, _filled_conf(seq.conf, seen, causal)))
-    info = {"method": method, "causal": causal, "max_gap": max_gap, **_json_params(params)}
-    return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=info))
+    return seq.replace(**new, conf=conf.astype(np.float32), meta=dict(seq.meta, refine=_refine_info(method, causal, max_gap, params)))
 
-# %% ../nbs/05_refine.ipynb #956d47aa
+# %% ../nbs/05_refine.ipynb #60a2ba17
+def _print_batch(rep: dict, done: str, report_path: Path):
+    "A folder batch's report on the terminal (what was done, skipped, and why each failure failed); failures make the exit status 1."
+    print(f"{len(rep['done'])} {done}, {len(rep['skipped'])} already there, {len(rep['failed'])} failed: {report_path}")
+    for f in rep["failed"]: print(f"  {f['file']}: {f['reason']}")
+    if rep["failed"]: raise SystemExit(1)
+
 def _apply_command(ap, a):
     "The `apply` command: one file, or a folder batch whose failures make the exit status 1."
     params = {"device": a.device} | ({"weights": a.weights} if a.weights else {}) | ({"noise": a.noise} if a.noise else {})
@@ -374,10 +383,7 @@ def _apply_command(ap, a):
         try: print(refine_file(src, a.method, a.causal, a.max_gap, **params).save(a.output))
         except (ValueError, OSError) as e: ap.exit(1, f"python -m autopose.refine apply: {e}\n")
         return
-    rep = refine_folder(src, a.output, a.method, a.causal, a.max_gap, **params)
-    print(f"{len(rep['done'])} refined, {len(rep['skipped'])} already there, {len(rep['failed'])} failed: {Path(a.output) / 'refine_report.json'}")
-    for f in rep["failed"]: print(f"  {f['file']}: {f['reason']}")
-    if rep["failed"]: raise SystemExit(1)
+    _print_batch(refine_folder(src, a.output, a.method, a.causal, a.max_gap, **params), "refined", Path(a.output) / "refine_report.json")
 
 def main(argv: Sequence[str] | None = None):
     "`python -m autopose.refine apply ...`: refine pose files; `python -m autopose.refine train ...`: train the package's refiner."
@@ -438,7 +444,7 @@ def main(argv: Sequence[str] | None = None):
     print(train_package_refiner(a.out or "data/refiner_kinect_v1.pt", steps=a.steps, seed=a.seed, recordings=rec,
                                 command=f"python -m autopose.refine train {how}", settings=settings))
 
-# %% ../nbs/05_refine.ipynb #94f2030a
+# %% ../nbs/05_refine.ipynb #95610f36
 def refine_file(path,                  # a PoseSequence or PoseDataset .npz
                 method: str = "learned", causal: bool = False, max_gap: int = 10,
                 **params) -> PoseSequence | PoseDataset:
@@ -451,10 +457,10 @@ def refine_file(path,                  # a PoseSequence or PoseDataset .npz
     if fmt.startswith("autopose.PoseDataset"):
         ds = PoseDataset.load(path)
         return replace(ds, sequences=[refine(s, method, causal, max_gap, **params) for s in ds.sequences],
-                       meta=dict(ds.meta, refine={"method": method, "causal": causal, "max_gap": max_gap, **_json_params(params)}))
+                       meta=dict(ds.meta, refine=_refine_info(method, causal, max_gap, params)))
     return refine(PoseSequence.load(path), method, causal, max_gap, **params)
 
-# %% ../nbs/05_refine.ipynb #b59c7abc
+# %% ../nbs/05_refine.ipynb #007d887f
 def refine_folder(folder,               # a folder of PoseSequence / PoseDataset .npz files (searched recursively)
                   out_dir,              # where the refined files and refine_report.json go
                   method: str = "learned", causal: bool = False, max_gap: int = 10,
@@ -469,14 +475,13 @@ def refine_folder(folder,               # a folder of PoseSequence / PoseDataset
     files = sorted(f for f in folder.rglob("*.npz") if f.is_file() and not f.name.startswith(".") and out_dir.resolve() not in f.resolve().parents)
     outs = [out_dir / f.relative_to(folder) for f in files]
     todo = [(f, o) for f, o in zip(files, outs) if not o.is_file()]
-    failed = {}
+    waiting, failed = {o for _, o in todo}, {}
     for f, o in tqdm(todo, desc="refine", unit="file", disable=not progress):
         try: refine_file(f, method, causal, max_gap, **params).save(o)
         except Exception as e: failed[f] = f"{type(e).__name__}: {e}"   # a bad file is recorded with its reason and the batch goes on
     rel = lambda f: f.relative_to(folder).as_posix()
-    settings = {"method": method, "causal": causal, "max_gap": max_gap, **_json_params(params)}
-    report = {"folder": str(folder), "files": len(files), "settings": settings,
-              "done": [rel(f) for f, _ in todo if f not in failed], "skipped": [rel(f) for f, o in zip(files, outs) if (f, o) not in todo],
+    report = {"folder": str(folder), "files": len(files), "settings": _refine_info(method, causal, max_gap, params),
+              "done": [rel(f) for f, _ in todo if f not in failed], "skipped": [rel(f) for f, o in zip(files, outs) if o not in waiting],
               "failed": [{"file": rel(f), "reason": r} for f, r in failed.items()]}
     with atomic_write(out_dir / "refine_report.json", "w") as fh: json.dump(report, fh, indent=1)
     return report

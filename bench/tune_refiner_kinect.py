@@ -37,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
-from refine import FILTERS, SHARED, Group, grid, msr_clips  # noqa: E402
-from tune_refiner_mocap import UNTOLD_CAUSAL, UNTOLD_OFFLINE, tuning_args  # noqa: E402
+from refine import SHARED, Group, msr_clips  # noqa: E402
+from tune_refiner_mocap import UNTOLD_CAUSAL, UNTOLD_OFFLINE, oracle, tuning_args, versus  # noqa: E402
 
 from autopose.learned import TOLD_NOISE, RandomProfile  # noqa: E402
 
@@ -105,18 +105,14 @@ def main():
     for s in SUBJECTS:
         val = Group(f"subject {s}", msr_clips(subjects(ds, [s])), 15.0, 1.0, 1000)
         for preset in R.NOISE_PRESETS:
-            scores = [(f"{n} {label}", val.score(f, preset, seeds, causal)) for n in FILTERS
-                      for label, f in grid(n, val.fps, causal, 1.0, min(map(len, val.clips)))]
-            bm, ba = min(scores, key=lambda v: v[1][0]), min(scores, key=lambda v: v[1][2])
+            bm, ba = oracle(val, preset, seeds, causal)
             cells = []
             for name in cands:
                 m = models[name, s]
                 told = preset if cands[name].get("noise_cond") else None   # the noise, to a model trained to be told it
                 r = val.score(lambda x, m=m: L.smooth_learned(x, 15.0, m, causal=causal, device="cpu", noise=told), preset, seeds, causal)
-                ok = r[0] < bm[1][0] and r[2] < ba[1][2]
-                wins[name] += ok
-                ratios[name] += [r[0] / bm[1][0], r[2] / ba[1][2]]
-                cells.append(f"{r[0]:.1f} / {r[2]:.2f}{' **both**' if ok else ''}")
+                ok, rs, cell = versus(r, bm, ba)
+                wins[name] += ok; ratios[name] += rs; cells.append(cell)
             lines.append(f"| {s} | {len(val.clips)} | {preset} | {bm[1][0]:.1f} ({bm[0]}) | {ba[1][2]:.2f} ({ba[0]}) | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
     n = len(SUBJECTS) * len(R.NOISE_PRESETS)

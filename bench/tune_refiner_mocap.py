@@ -84,6 +84,19 @@ def tuning_args(doc, rounds, argv=None):
     return a, cands, a.out or out, a.causal
 
 
+def oracle(val, preset, seeds, causal):
+    "The best setting of bench/refine.py's filter grids on the validation group `val`: (label, scores) by MPJPE and by acceleration error."
+    scores = [(f"{n} {lab}", val.score(f, preset, seeds, causal)) for n in FILTERS
+              for lab, f in grid(n, val.fps, causal, val.unit, min(map(len, val.clips)))]
+    return min(scores, key=lambda v: v[1][0]), min(scores, key=lambda v: v[1][2])
+
+
+def versus(r, bm, ba):
+    "A candidate's scores `r` against the oracle's two: (better on both?, its two ratios to them, the table cell)."
+    ok = r[0] < bm[1][0] and r[2] < ba[1][2]
+    return ok, [r[0] / bm[1][0], r[2] / ba[1][2]], f"{r[0]:.1f} / {r[2]:.2f}{' **both**' if ok else ''}"
+
+
 def main():
     a, cands, out, causal = tuning_args(__doc__, {"offline": (CANDIDATES, OUT), "causal": (CAUSAL_CANDIDATES, OUT_CAUSAL)})
     from autopose import learned as L, refine as R
@@ -101,18 +114,14 @@ def main():
     wins, ratios = {r: 0 for r in runs}, {r: [] for r in runs}
     for val in validation_groups():
         for preset in R.NOISE_PRESETS:
-            scores = [(f"{n} {lab}", val.score(f, preset, seeds, causal)) for n in FILTERS
-                      for lab, f in grid(n, val.fps, causal, val.unit, len(val.clips[0]))]
-            bm, ba = min(scores, key=lambda v: v[1][0]), min(scores, key=lambda v: v[1][2])
+            bm, ba = oracle(val, preset, seeds, causal)
             cells = []
             for name, told in runs:
                 m = models[name]
                 r = val.score(lambda x, m=m, t=told: L.smooth_learned(x, val.fps, m, causal=causal, device="cpu", noise=preset if t else None),
                               preset, seeds, causal)
-                ok = r[0] < bm[1][0] and r[2] < ba[1][2]
-                wins[name, told] += ok
-                ratios[name, told] += [r[0] / bm[1][0], r[2] / ba[1][2]]
-                cells.append(f"{r[0]:.1f} / {r[2]:.2f}{' **both**' if ok else ''}")
+                ok, rs, cell = versus(r, bm, ba)
+                wins[name, told] += ok; ratios[name, told] += rs; cells.append(cell)
             lines.append(f"| {val.name} | {preset} | {bm[1][0]:.1f} ({bm[0]}) | {ba[1][2]:.2f} ({ba[0]}) | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
     n = 4 * len(R.NOISE_PRESETS)

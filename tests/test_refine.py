@@ -296,7 +296,7 @@ def test_apply_command_on_real_folder(tmp_path, shared_data):
     assert r.returncode == 1 and "2 refined, 0 already there, 1 failed" in r.stdout and "cut.npz: " in r.stdout, r.stdout + r.stderr
     rep = json.loads((tmp_path / "out" / "refine_report.json").read_text())
     assert rep["done"] == ["msr2.npz", "ntu/S001C001P001R001A001.npz"] and [f["file"] for f in rep["failed"]] == ["cut.npz"]
-    assert rep["settings"] == {"method": "learned", "causal": True, "max_gap": 10, "device": "cpu", "noise": "mediapipe"}
+    assert rep["settings"] == {"method": "learned", "causal": True, "max_gap": 10, "noise": "mediapipe"}   # not the device it ran on
     out = PoseSequence.load(tmp_path / "out" / "ntu" / "S001C001P001R001A001.npz")
     direct = R.refine(ntu, causal=True, noise="mediapipe", device="cpu")
     np.testing.assert_array_equal(out.xyz, direct.xyz); np.testing.assert_array_equal(out.xy, direct.xy)
@@ -309,7 +309,7 @@ def test_apply_command_on_real_folder(tmp_path, shared_data):
     r = subprocess.run([sys.executable, "-m", "autopose.refine", "apply", str(src / "msr2.npz"), str(one), "--method", "savgol",
                         "--set", "window=9", "--set", "polyorder=2"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert PoseDataset.load(one).meta["refine"] == {"method": "savgol", "causal": False, "max_gap": 10, "device": "auto", "window": 9, "polyorder": 2}
+    assert PoseDataset.load(one).meta["refine"] == {"method": "savgol", "causal": False, "max_gap": 10, "window": 9, "polyorder": 2}
     r = subprocess.run([sys.executable, "-m", "autopose.refine", "apply", str(src), str(tmp_path / "o2"), "--set", "window"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 2 and "--set window: expected NAME=VALUE" in r.stderr
@@ -445,22 +445,18 @@ def test_train_command_noise_settings_need_recordings(capsys):
 
 def test_sensor_models_are_the_tuned_choice(bench):
     "SENSOR_MODELS and PACKAGE_MODELS hold the candidates bench/tune_refiner_kinect.py and bench/tune_refiner_mocap.py chose (their last rounds' results files), and every candidate trains."
-    t = bench("tune_refiner_kinect")
+    t, mo = bench("tune_refiner_kinect"), bench("tune_refiner_mocap")
+    chosen = lambda table: table.read_text().split("Chosen: ")[1].strip()
     clip = np.cumsum(np.random.default_rng(0).normal(size=(40, 20, 3)), 0) * 0.01
     for kind, cands in (("offline", t.CANDIDATES), ("causal", t.CAUSAL_CANDIDATES)):
-        chosen = t.DECIDED_BY[kind].read_text().split("Chosen: ")[1].strip()
-        assert chosen in cands
-        assert dict(t.base(kind), **cands[chosen]) == L.SENSOR_MODELS[kind]
-        for kw in cands.values():
-            m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(t.base(kind), **kw, batch=8))
-            assert m.causal == (kind == "causal") and m.cutoff_hz == dict(t.base(kind), **kw)["cutoff_hz"]
-            assert m.noise_cond == bool(kw.get("noise_cond"))
-    mo = bench("tune_refiner_mocap")   # and the mocap models are the candidates bench/tune_refiner_mocap.py chose
-    assert L.PACKAGE_MODELS["offline"] == mo.CANDIDATES[mo.OUT.read_text().split("Chosen: ")[1].strip()]
-    assert L.PACKAGE_MODELS["causal"] == dict(mo.UNTOLD_CAUSAL, **mo.CAUSAL_CANDIDATES[mo.OUT_CAUSAL.read_text().split("Chosen: ")[1].strip()])
-    for kw in mo.CAUSAL_CANDIDATES.values():
-        m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(mo.UNTOLD_CAUSAL, **kw, batch=8))
-        assert m.causal and m.noise_cond == bool(kw.get("noise_cond"))
+        assert dict(t.base(kind), **cands[chosen(t.DECIDED_BY[kind])]) == L.SENSOR_MODELS[kind]
+    assert L.PACKAGE_MODELS["offline"] == mo.CANDIDATES[chosen(mo.OUT)]   # the mocap models: what bench/tune_refiner_mocap.py chose
+    assert L.PACKAGE_MODELS["causal"] == dict(mo.UNTOLD_CAUSAL, **mo.CAUSAL_CANDIDATES[chosen(mo.OUT_CAUSAL)])
+    every = [dict(t.base(k), **kw) for k, cs in (("offline", t.CANDIDATES), ("causal", t.CAUSAL_CANDIDATES)) for kw in cs.values()] + \
+            list(mo.CANDIDATES.values()) + [dict(mo.UNTOLD_CAUSAL, **kw) for kw in mo.CAUSAL_CANDIDATES.values()]
+    for kw in every:
+        m = L.train_refiner([clip], 15, steps=1, device="cpu", log=None, **dict(kw, batch=8))
+        assert (m.causal, m.cutoff_hz, m.noise_cond) == (kw["causal"], kw["cutoff_hz"], bool(kw.get("noise_cond")))
 
 
 def test_tuning_command_line(bench, capsys):
