@@ -311,7 +311,7 @@ def synth_batch(A: Sequence[Motion],   # N first sources (one length, one joint 
 def _root_at(root, pos): # (N, T, 3) at (N, F) fractional positions
     return np.stack([_interp_rows(root[..., c], pos) for c in range(3)], -1).astype(root.dtype)
 
-# %% ../nbs/08_synth.ipynb #26e732f4
+# %% ../nbs/08_synth.ipynb #615d0434
 @dataclass(frozen=True)
 class Source:
     "A real or imported motion that synthesis may draw on, with what the provenance needs."
@@ -358,6 +358,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
                     method: str = "dtw",      # time alignment
                     max_tries: int = 4,       # draws before giving up
                     mirror_single: float = 0.5, # probability of mirroring a clip made from one source (nothing to mix it with)
+                    single_ranges: Mapping | None = None, # variation ranges for a clip made from one source, over `ranges` (None: `ranges`)
                    ) -> tuple[Motion | None, dict]: # the clip (None if every draw was invalid) and its provenance
     "One valid synthetic clip from real (and imported) motions of one class, with its provenance and validity report."
     g = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
@@ -376,7 +377,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
             rep = _verdict({k: v[0] for k, v in out["stats"].items()}, bounds)
         else:
             m = ref if w is None else mix(ms, w, parts, body, method, floor=picks[0].floor)
-            params = random_variation(g, m.T, ranges if w is not None else {**ranges, "mirror": mirror_single})
+            params = random_variation(g, m.T, ranges if w is not None else {**ranges, **(single_ranges or {}), "mirror": mirror_single})
             m = vary(m, params, picks[0].floor)
             rep = validity_report(m, picks[0].floor, bounds)
         fixes = []
@@ -390,7 +391,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
         tries.append(rep["violations"])
     return None, {"rejected": tries}
 
-# %% ../nbs/08_synth.ipynb #af76ea76
+# %% ../nbs/08_synth.ipynb #cf89202d
 def _plan_counts(plan, ds: PoseDataset) -> dict:
     if isinstance(plan, (int, np.integer)) and not isinstance(plan, bool): plan = {c: int(plan) for c in ds.class_names}
     if not isinstance(plan, Mapping): raise ValueError(f"plan: expected {{class name: clips}} or an int (clips per class), got {type(plan).__name__}")
@@ -412,7 +413,7 @@ def synthesize(dataset: PoseDataset,        # real clips with 3D joints (use the
                seed: int = 0,               # everything follows from it
                out: str | os.PathLike | None = None, # where the dataset .npz goes (and <stem>.parts/); None: nothing written
                imported: Mapping[str, Sequence[PoseSequence | Motion]] | None = None, # class -> imported motions
-               **kw,                        # options of `synthesize_clip`: sources, part_prob, imported_prob, ranges, bounds, method, max_tries, mirror_single
+               **kw,                        # options of `synthesize_clip`: sources, part_prob, imported_prob, ranges, bounds, method, max_tries, mirror_single, single_ranges
               ) -> PoseDataset:
     "A PoseDataset of valid synthetic clips per `plan`, each with its provenance; resumable when written to `out`."
     counts = _plan_counts(plan, dataset)

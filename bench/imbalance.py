@@ -155,12 +155,15 @@ def _with_synthetic(train, seqs, labels, tag):
 
 
 # The variation switched off by each ablation (`autopose.synth.VARIATION_RANGES` keys) or the synthesis option changed;
-# mirroring, off by default, is switched on.
+# mirroring, off by default, is switched on; wide_single and wider_single widen the variations of clips made from one
+# source (a class with one clip; bench/results/imbalance_val_k1_single.md).
 ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "no_speed": {"ranges": {"speed": (1.0, 1.0)}},
              "no_crop": {"ranges": {"keep": (1.0, 1.0)}}, "no_view": {"ranges": {"yaw_deg": (0.0, 0.0)}},
              "no_shape": {"ranges": {"height": (1.0, 1.0), "segment": 0.0}}, "no_noise": {"ranges": {"noise_deg": (0.0, 0.0)}},
              "no_amplitude": {"ranges": {"amplitude": (1.0, 1.0)}},
-             "no_validity": {"bounds": {}}, "no_mirror_single": {"mirror_single": 0.0}}
+             "no_validity": {"bounds": {}}, "no_mirror_single": {"mirror_single": 0.0},
+             "wide_single": {"single_ranges": {"speed": (0.7, 1.4), "amplitude": (0.6, 1.5), "noise_deg": (0.0, 6.0), "height": (0.85, 1.15), "segment": 0.1}},
+             "wider_single": {"single_ranges": {"speed": (0.6, 1.6), "amplitude": (0.5, 1.8), "noise_deg": (0.0, 10.0), "height": (0.8, 1.2), "segment": 0.15, "yaw_deg": (-60.0, 60.0)}}}
 
 
 def autopose_balanced(train, rng, **kw):

@@ -13,7 +13,7 @@ from autopose.motion import Motion, mirror, retarget
 from autopose.ntu import read_ntu_skeleton
 from autopose.align import align, pose_distance, resample
 from autopose.synth import (SYNTHDA_WEIGHTS, mix, random_variation, synthda_prepare_synthetic, synthda_real_real, synthda_real_synth,
-                            synthda_resample, synthesize, vary)
+                            synthda_resample, synthesize, synthesize_clip, real_source, vary)
 from autopose.validity import VALIDITY_BOUNDS, measure_validity_bounds, validity_report
 from autopose.skeletons import named_map
 
@@ -135,6 +135,23 @@ def test_variations_on_real_clips(msr):
     turned = vary(a, {"yaw_deg": 90.0}).positions() - a.root[0]
     np.testing.assert_allclose(turned[..., 1], a.positions()[..., 1] - a.root[0, 1], atol=1e-9)   # heights unchanged by a turn
     np.testing.assert_allclose(vary(a, {"start": 2.0, "frames": 5}).positions(), a.positions()[2:7], atol=1e-9)
+
+
+def test_single_source_ranges_apply_to_clips_of_one_source_only(msr):
+    """single_ranges: the variation of a clip made from one real clip, not of a mix; the ranges it leaves out stay"""
+    i, j = np.flatnonzero(msr.labels == 3)[:2]
+    one = [real_source(msr.sequences[i], msr.names[i], msr.subjects[i])]
+    two = one + [real_source(msr.sequences[j], msr.names[j], msr.subjects[j])]
+    wide = {"speed": (1.5, 1.5), "amplitude": (0.6, 0.6)}
+    for seed in range(3):
+        m, prov = synthesize_clip(one, seed, single_ranges=wide)
+        assert prov["weights"] is None and prov["variation"]["speed"] == 1.5 and prov["variation"]["amplitude"] == 0.6
+        assert 0.9 <= prov["variation"]["height"] <= 1.1 and m.meta["synthetic"]     # the default range, not widened
+        _, prov = synthesize_clip(two, seed, single_ranges=wide)
+        assert prov["weights"] is not None and 0.8 <= prov["variation"]["speed"] <= 1.25 and prov["variation"]["amplitude"] != 0.6
+    _, a = synthesize_clip(one, 7)
+    _, b = synthesize_clip(one, 7, single_ranges=None)
+    assert a["variation"] == b["variation"]                                             # None: the ranges as before
 
 
 def test_imported_humanml3d_and_bvh_motions(shared_data, msr):
