@@ -492,3 +492,24 @@ def test_refine_tells_the_noise_and_records_it(tmp_path):
         with pytest.raises(ValueError, match="noise: these refiner weights were not trained to be told the noise"):
             R.refine(seq, noise="video", causal=causal, device="cpu", weights=str(untold))
     assert R.refine(seq, noise="video", causal=True, device="cpu").meta["refine"]["noise"] == "video"   # the package's causal model is told
+
+
+def test_causal_bound_kalman(bench):
+    "bench/refine_causal_bound.py: the Kalman filter is causal, tracks its model's motion exactly once settled, passes the input through at a huge ratio and all but freezes at a tiny one; the tuning table's choice is read back."
+    kb = bench("refine_causal_bound")
+    g = np.random.default_rng(0)
+    x = np.cumsum(g.normal(size=(300, 4, 3)), 0)
+    for model in kb.MODELS:
+        y = kb.kalman(x, model, 1e-2)
+        x2 = x.copy(); x2[150:] += 5.0                      # a change in the future
+        np.testing.assert_array_equal(kb.kalman(x2, model, 1e-2)[:150], y[:150])
+        assert np.abs(kb.kalman(x, model, 1e2) - x).mean() < 0.05 * np.abs(np.diff(x, axis=0)).mean()
+        assert np.abs(np.diff(kb.kalman(x, model, 1e-9), 2, axis=0)).mean() < 0.05 * np.abs(np.diff(x, 2, axis=0)).mean()
+    t = np.arange(400.0)[:, None, None]
+    ramp, parabola = 0.3 * t + 1.0 + 0 * x[:1], 0.01 * t ** 2 - 0.2 * t + 0 * x[:1]
+    assert np.abs(kb.kalman(ramp, "velocity", 1e-3)[-50:] - ramp[-50:]).max() < 1e-9          # its model: no lag once settled
+    assert np.abs(kb.kalman(parabola, "acceleration", 1e-3)[-50:] - parabola[-50:]).max() < 1e-9
+    assert np.abs(kb.kalman(parabola, "velocity", 1e-3)[-50:] - parabola[-50:]).max() > 0.1    # a velocity model lags a parabola
+    name, scores = kb.chosen_scores()
+    assert name == bench("tune_refiner_mocap").OUT_CAUSAL.read_text().split("Chosen: ")[1].strip() and len(scores) == 16
+    assert scores["CMU 131_02 3D 60 fps", "video"] == (25.0, 4.13)
