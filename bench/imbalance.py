@@ -166,10 +166,10 @@ ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "n
              "wider_single": {"single_ranges": {"speed": (0.6, 1.6), "amplitude": (0.5, 1.8), "noise_deg": (0.0, 10.0), "height": (0.8, 1.2), "segment": 0.15, "yaw_deg": (-60.0, 60.0)}}}
 
 
-def autopose_balanced(train, rng, **kw):
-    "Every class filled up to the largest with `autopose.augment` (the public API), from the class's own training clips."
+def autopose_balanced(train, rng, fill: float = 1.0, **kw):
+    "Every class filled up to `fill` times the largest with `autopose.augment` (the public API), from the class's own training clips."
     from autopose.balance import augment
-    counts = train.class_counts(); top = counts.max()
+    counts = train.class_counts(); top = int(round(counts.max() * fill))
     need = {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
     seqs = [s.xyz for s in train.sequences]
     new, labels, _ = augment(seqs, train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps, rng=rng, nan="fill", **kw)
@@ -239,6 +239,15 @@ def _ablation(name, kw):
 
 
 for _n, _kw in ABLATIONS.items(): arm(f"autopose+classic{'-' if _n.startswith('no_') else '+'}{_n}")(_ablation(_n, _kw))
+
+
+def _filled(fill):
+    def fn(train, rng): return autopose_balanced(train, rng, fill=fill), kinematic(train, classic=True)
+    fn.__doc__ = f"autopose+classic with every class filled up to {fill:g} times the largest class"
+    return fn
+
+
+for _f in (2, 3): arm(f"autopose+classic+fill{_f}")(_filled(_f))
 
 
 @arm("autopose+classic-no_kinematic")
