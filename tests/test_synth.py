@@ -149,9 +149,12 @@ def test_single_source_ranges_apply_to_clips_of_one_source_only(msr):
         assert 0.9 <= prov["variation"]["height"] <= 1.1 and m.meta["synthetic"]     # the default range, not widened
         _, prov = synthesize_clip(two, seed, single_ranges=wide)
         assert prov["weights"] is not None and 0.8 <= prov["variation"]["speed"] <= 1.25 and prov["variation"]["amplitude"] != 0.6
-    _, a = synthesize_clip(one, 7)
-    _, b = synthesize_clip(one, 7, single_ranges=None)
-    assert a["variation"] == b["variation"]                                             # None: the ranges as before
+    keep = np.flatnonzero(msr.labels == 3)[:1].tolist() + np.flatnonzero(msr.labels == 4)[:2].tolist()   # one clip, two clips
+    ds = PoseDataset([msr.sequences[k] for k in keep], msr.labels[keep], msr.class_names, subjects=msr.subjects[keep],
+                     names=[msr.names[k] for k in keep], joint_set=msr.joint_set)
+    syn = synthesize(ds, {msr.class_names[3]: 2, msr.class_names[4]: 2}, seed=1, single_ranges=wide)   # through synthesize
+    assert syn.meta["options"]["single_ranges"] == wide
+    assert [s.meta["variation"]["speed"] == 1.5 for s in syn.sequences] == [True, True, False, False]
 
 
 def test_imported_humanml3d_and_bvh_motions(shared_data, msr):
