@@ -250,6 +250,55 @@ def _filled(fill):
 for _f in (2, 3): arm(f"autopose+classic+fill{_f}")(_filled(_f))
 
 
+def _part_energy(m, parts):
+    "Mean speed of each body part's joints relative to the root (m/frame)."
+    P = m.positions(); rel = P - P[:, [m.joint_set.root]]
+    sp = np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(0)
+    return {p: float(sp[parts == p].mean()) for p in ("arms", "legs")}
+
+
+def donor_clips(train, classes, n_per_class, rng, still=0.3):
+    "For each class with one clip: clips whose still body part (arms or legs) comes from another class's clip where it is still too."
+    from autopose.synth import mix, random_variation, real_source, vary
+    from autopose.validity import body_parts, validity_report
+    parts = body_parts(train.joint_set)
+    srcs = [real_source(s, n, int(sub)) for s, n, sub in zip(train.sequences, train.names, train.subjects)]
+    en = [_part_energy(s.motion, parts) for s in srcs]
+    seqs, labels = [], []
+    for c in classes:
+        (i,) = np.flatnonzero(train.labels == c)
+        top = max(en[i].values())
+        for _ in range(n_per_class[c]):
+            for _try in range(4):
+                p = [q for q in ("arms", "legs") if en[i][q] < still * top]
+                if not p: break
+                p = p[int(rng.integers(len(p)))]
+                cand = [j for j in range(len(srcs)) if train.labels[j] != c and en[j][p] < still * max(en[j].values())]
+                if not cand: break
+                d = cand[int(rng.integers(len(cand)))]
+                m = mix([srcs[i].motion, srcs[d].motion], [1.0, 0.0], {p: [0.0, 1.0]}, body=0, floor=srcs[i].floor)
+                m = vary(m, random_variation(rng, m.T, {"mirror": 0.5}), srcs[i].floor)
+                if validity_report(m, srcs[i].floor)["valid"]:
+                    seqs.append(m.to_sequence().xyz); labels.append(int(c)); break
+    return seqs, labels
+
+
+@arm("autopose+classic+donor")
+def arm_autopose_classic_donor(train, rng):
+    "autopose+classic where half the synthetic clips of a one-clip class take a still body part from another class's clip."
+    from autopose.balance import augment
+    counts = train.class_counts(); top = counts.max()
+    need = {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
+    singles = [c for c in need if counts[c] == 1]
+    don = {c: need[c] // 2 for c in singles}
+    seqs, labels = donor_clips(train, singles, don, rng)
+    made = {c: labels.count(c) for c in singles}
+    need = {c: n - made.get(c, 0) for c, n in need.items()}
+    new, lab, _ = augment([s.xyz for s in train.sequences], train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps,
+                          rng=rng, nan="fill")
+    return _with_synthetic(train, list(new) + seqs, np.concatenate([lab, np.asarray(labels, np.int64)]), "autopose"), kinematic(train, classic=True)
+
+
 @arm("autopose+classic-no_kinematic")
 def arm_autopose_classic_no_kinematic(train, rng):
     "autopose+classic without the re-posing: the synthetic clips and the classic augmentation only."
