@@ -179,13 +179,14 @@ class TemporalCNN(_Recognizer):
         f = self.data_bn(f.permute(0, 1, 3, 2).reshape(B, C * J, T))
         return self.head(self.body(f).mean(-1))
 
-# %% ../nbs/12_recognize.ipynb #55e45d3f
+# %% ../nbs/12_recognize.ipynb #d9eb53cc
 class STGCNBlock(nn.Module):
     "Graph convolution over the partitions, then a temporal convolution, with a residual: (B, C, T, J) -> (B, C', T/stride, J)."
-    def __init__(self, c_in: int, c_out: int, A: np.ndarray, stride: int = 1, kernel_t: int = 5):
+    def __init__(self, c_in: int, c_out: int, A: np.ndarray, stride: int = 1, kernel_t: int = 5, adaptive: bool = True):
         super().__init__()
         self.register_buffer("A", torch.as_tensor(A, dtype=torch.float32))
         self.edge = nn.Parameter(torch.ones_like(self.A))          # learnable edge importance (ST-GCN)
+        self.B = nn.Parameter(torch.zeros_like(self.A)) if adaptive else None   # learned links between any joints (2s-AGCN)
         self.gcn = nn.Conv2d(c_in, c_out * len(A), 1)
         self.bn_g = nn.BatchNorm2d(c_out)
         self.tcn = nn.Conv2d(c_out, c_out, (kernel_t, 1), (stride, 1), (kernel_t // 2, 0), bias=False)
@@ -196,20 +197,22 @@ class STGCNBlock(nn.Module):
     def forward(self, x):
         B, _, T, J = x.shape
         g = self.gcn(x).view(B, len(self.A), -1, T, J)
-        g = torch.einsum("kvw,bkctw->bctv", self.A * self.edge, g)
+        adj = self.A * self.edge if self.B is None else self.A * self.edge + self.B
+        g = torch.einsum("kvw,bkctw->bctv", adj, g)
         y = self.bn_t(self.tcn(F.relu(self.bn_g(g))))
         return F.relu(y + self.res(x))
 
 class STGCN(_Recognizer):
     "Spatial-temporal graph convolutions over the skeleton: (B, T, J, 3) -> (B, K) logits."
     def __init__(self, joint_set: JointSet | str, num_classes: int, inputs: Sequence[str] = INPUTS,
-                 channels: Sequence[int] = (16, 32, 64), strides: Sequence[int] = (2, 2, 1), kernel_t: int = 5):
+                 channels: Sequence[int] = (16, 32, 64), strides: Sequence[int] = (2, 2, 1), kernel_t: int = 5,
+                 adaptive: bool = True):  # each block also learns a dense adjacency (zero at the start)
         super().__init__(joint_set, num_classes, inputs)
         if len(channels) != len(strides): raise ValueError(f"strides: expected one per block ({len(channels)}), got {len(strides)}")
         J, A = len(self.joint_set), graph_partitions(self.joint_set)
         self.data_bn = nn.BatchNorm1d(self.in_channels * J)
         c_in, blocks = self.in_channels, []
-        for c, s in zip(channels, strides): blocks.append(STGCNBlock(c_in, c, A, s, kernel_t)); c_in = c
+        for c, s in zip(channels, strides): blocks.append(STGCNBlock(c_in, c, A, s, kernel_t, adaptive)); c_in = c
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(c_in, self.num_classes)
 
@@ -219,7 +222,7 @@ class STGCN(_Recognizer):
         f = self.data_bn(f.permute(0, 1, 3, 2).reshape(B, C * J, T)).view(B, C, J, T).permute(0, 1, 3, 2)
         return self.head(self.blocks(f).mean((2, 3)))
 
-# %% ../nbs/12_recognize.ipynb #390725a9
+# %% ../nbs/12_recognize.ipynb #a24b40b4
 MODELS = {"tcn": TemporalCNN, "stgcn": STGCN}
 
 def init_weights(model: nn.Module, seed: int) -> nn.Module:
@@ -234,7 +237,9 @@ def init_weights(model: nn.Module, seed: int) -> nn.Module:
                 bound = 1 / math.sqrt(m.in_features)
                 nn.init.uniform_(m.weight, -bound, bound, generator=g); nn.init.uniform_(m.bias, -bound, bound, generator=g)
             elif isinstance(m, nn.modules.batchnorm._BatchNorm): m.reset_parameters()
-            elif isinstance(m, STGCNBlock): m.edge.fill_(1.0)
+            elif isinstance(m, STGCNBlock):
+                m.edge.fill_(1.0)
+                if m.B is not None: m.B.zero_()
     return model
 
 def build_model(kind: str,                    # "tcn" or "stgcn"

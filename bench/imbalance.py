@@ -3,7 +3,8 @@
 Measured on held-out real subjects:
 
     python bench/imbalance.py [--datasets msr_action3d,utkinect] [--seeds 5] [--k 1,2,3] [--arms ...]
-                              [--model tcn] [--steps 1000] [--jobs 1] [--protocol test|val] [--quick] [--out bench/results/imbalance]
+                              [--model tcn] [--model-kw JSON] [--steps 1000] [--jobs 1] [--protocol test|val] [--quick]
+                              [--out bench/results/imbalance]
 
 Protocol (GitHub issue 5). Cross-subject splits (MSR Action3D: the 557 files of the CVPR'12 list, subjects
 1,3,5,7,9 train / 2,4,6,8,10 test; UTKinect: the same odd/even subject split). For each seed, `--minority`
@@ -29,7 +30,7 @@ Writes <out>.json (every run's numbers and the settings) and <out>.md (the table
 """
 from __future__ import annotations
 
-import argparse, contextlib, json, sys, time
+import argparse, contextlib, inspect, json, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -44,7 +45,7 @@ from _machine import machine  # noqa: E402
 
 from autopose.core import PoseDataset, atomic_write  # noqa: E402
 from autopose.kinematic import Compose, KinematicAugment  # noqa: E402
-from autopose.recognize import ClassicAugment, Transform, make_imbalanced, oversample, train_and_evaluate  # noqa: E402
+from autopose.recognize import MODELS, ClassicAugment, Transform, build_model, make_imbalanced, oversample, train_and_evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -331,9 +332,17 @@ def run_one(job: dict) -> dict:
     t0 = time.perf_counter()
     aug_train, transform = ARMS[job["arm"]].fn(reduced, rng)
     res = train_and_evaluate(aug_train, test, model=job["model"], seed=seed, steps=job["steps"], T=job["T"],
-                             transform=transform, minority=minority, device=job["device"], batch_size=job["batch_size"])
+                             transform=transform, minority=minority, device=job["device"], batch_size=job["batch_size"],
+                             model_kw=job.get("model_kw") or None)
     res.pop("model"); res.pop("confusion")
     return {k_: job[k_] for k_ in ("dataset", "seed", "k", "arm")} | res | {"wall_s": time.perf_counter() - t0, "key": job_key(job)}
+
+
+def architecture(model: str, kw: dict) -> dict:
+    "Every architecture option of the recognizer `model` with `kw` over its defaults, as JSON values."
+    sig = inspect.signature(MODELS[model].__init__).parameters
+    out = {n: p.default for n, p in sig.items() if p.default is not inspect.Parameter.empty and n != "inputs"} | kw
+    return {n: list(v) if isinstance(v, tuple) else v for n, v in out.items()}
 
 
 def job_key(job: dict) -> str:
@@ -341,6 +350,7 @@ def job_key(job: dict) -> str:
     keys = ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")
     keys += ("protocol",) if job.get("protocol", "test") != "test" else ()   # the test protocol's keys predate the option
     key = {k: job[k] for k in keys}
+    if job["model"] != "tcn": key["architecture"] = architecture(job["model"], job.get("model_kw") or {})   # the TCN's keys predate it
     if job["arm"] in ARMS and not ARMS[job["arm"]].baseline:    # the re-posing's parameters, defaults included: they change
         key["kinematic"] = reposing(job.get("kinematic") or {})
     return json.dumps(key, sort_keys=True)
@@ -428,6 +438,8 @@ def parse(argv=None):
     ap.add_argument("--arms", default=",".join(MAIN_ARMS), help="comma-separated (default: the main table's arms), from: " + ", ".join(ARMS))
     ap.add_argument("--full-arms", default="none,classic", help="arms also trained on the full training split (upper bound); empty: none")
     ap.add_argument("--model", default="tcn", help="tcn or stgcn (autopose.recognize.MODELS)")
+    ap.add_argument("--model-kw", type=json.loads, default={},
+                    help='the recognizer\'s architecture options other than its defaults, as JSON, e.g. \'{"adaptive": false}\' for the ST-GCN')
     ap.add_argument("--steps", type=int, default=1000, help="optimiser steps per run (whatever the training set size)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--T", type=int, default=32, help="frames per clip after resampling")
@@ -455,6 +467,8 @@ def parse(argv=None):
         if bad: ap.error(f"--{name}: unknown {bad}; known: {', '.join(known)}")
     try: KinematicAugment("ntu25", **a.kinematic)
     except (TypeError, ValueError) as e: ap.error(f"--kinematic: {e}")
+    try: build_model(a.model, "ntu25", 2, **a.model_kw)
+    except (KeyError, TypeError, ValueError) as e: ap.error(f"--model / --model-kw: {e}")
     a.n_minority = {d: DATASETS[d].n_minority for d in a.datasets}
     for kv in filter(None, a.minority.split(",")):
         d, n = kv.split("="); a.n_minority[d] = int(n)
@@ -462,7 +476,7 @@ def parse(argv=None):
 
 
 def jobs_of(a) -> list[dict]:
-    common = dict(data=a.data, model=a.model, steps=a.steps, T=a.T, device=a.device, batch_size=a.batch_size, threads=a.threads,
+    common = dict(data=a.data, model=a.model, model_kw=a.model_kw, steps=a.steps, T=a.T, device=a.device, batch_size=a.batch_size, threads=a.threads,
                   protocol=a.protocol, kinematic=a.kinematic)
     out = []
     for d in a.datasets:

@@ -288,6 +288,22 @@ def _cli(shared_data, out, *extra):
     return r.stdout
 
 
+def test_bench_model_options(bench, capsys):
+    """--model-kw reaches the recognizer and the run's key (an ST-GCN's key names its architecture, the TCN's keys stay as they were);
+    an option the recognizer does not take is refused"""
+    b = bench("imbalance")
+    a = b.parse(["--model", "stgcn", "--model-kw", '{"adaptive": false}'])
+    job = b.jobs_of(a)[0]
+    assert job["model_kw"] == {"adaptive": False}
+    key = json.loads(b.job_key(job))
+    assert key["architecture"] == {"channels": [16, 32, 64], "strides": [2, 2, 1], "kernel_t": 5, "adaptive": False}
+    assert json.loads(b.job_key(b.jobs_of(b.parse(["--model", "stgcn"]))[0]))["architecture"]["adaptive"] is True
+    assert "architecture" not in json.loads(b.job_key(b.jobs_of(b.parse([]))[0]))
+    with pytest.raises(SystemExit):
+        b.parse(["--model", "stgcn", "--model-kw", '{"adaptiv": false}'])
+    assert "--model / --model-kw: STGCN.__init__() got an unexpected keyword argument 'adaptiv'" in capsys.readouterr().err
+
+
 def test_bench_cli_tiny_run_and_resume(shared_data, tmp_path):
     """the harness end to end on UTKinect (1 seed, k=1, two arms + a full-data row, 3 steps): JSON + markdown;
     --resume keeps the finished runs of an interrupted invocation and retrains the rest to the same numbers"""
