@@ -179,7 +179,7 @@ class TemporalCNN(_Recognizer):
         f = self.data_bn(f.permute(0, 1, 3, 2).reshape(B, C * J, T))
         return self.head(self.body(f).mean(-1))
 
-# %% ../nbs/12_recognize.ipynb #d9eb53cc
+# %% ../nbs/12_recognize.ipynb #575526bb
 class STGCNBlock(nn.Module):
     "Graph convolution over the partitions, then a temporal convolution, with a residual: (B, C, T, J) -> (B, C', T/stride, J)."
     def __init__(self, c_in: int, c_out: int, A: np.ndarray, stride: int = 1, kernel_t: int = 5, adaptive: bool = True):
@@ -195,8 +195,8 @@ class STGCNBlock(nn.Module):
                     nn.Sequential(nn.Conv2d(c_in, c_out, 1, (stride, 1), bias=False), nn.BatchNorm2d(c_out)))
 
     def forward(self, x):
-        B, _, T, J = x.shape
-        g = self.gcn(x).view(B, len(self.A), -1, T, J)
+        N, _, T, J = x.shape
+        g = self.gcn(x).view(N, len(self.A), -1, T, J)
         adj = self.A * self.edge if self.B is None else self.A * self.edge + self.B
         g = torch.einsum("kvw,bkctw->bctv", adj, g)
         y = self.bn_t(self.tcn(F.relu(self.bn_g(g))))
