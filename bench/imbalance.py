@@ -167,14 +167,21 @@ ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "n
              "wider_single": {"single_ranges": {"speed": (0.6, 1.6), "amplitude": (0.5, 1.8), "noise_deg": (0.0, 10.0), "height": (0.8, 1.2), "segment": 0.15, "yaw_deg": (-60.0, 60.0)}}}
 
 
-def autopose_balanced(train, rng, fill: float = 1.0, **kw):
-    "Every class filled up to `fill` times the largest with `autopose.augment` (the public API), from the class's own training clips."
-    from autopose.balance import augment
+def fill_counts(train, fill: float = 1.0) -> dict:
+    "{class: clips to add} so that every class present has `fill` times as many clips as the largest."
     counts = train.class_counts(); top = int(round(counts.max() * fill))
-    need = {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
+    return {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
+
+
+def autopose_balanced(train, rng, fill: float = 1.0, made=((), ()), **kw):
+    """Every class filled up to `fill` times the largest with `autopose.augment` (the public API), from the class's own
+    training clips; `made`: (clips, labels) made otherwise, counted in the fill and appended after augment's."""
+    from autopose.balance import augment
+    need = fill_counts(train, fill)
+    for c in made[1]: need[c] -= 1
     seqs = [s.xyz for s in train.sequences]
     new, labels, _ = augment(seqs, train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps, rng=rng, nan="fill", **kw)
-    return _with_synthetic(train, new, labels, "autopose")
+    return _with_synthetic(train, list(new) + list(made[0]), np.concatenate([labels, np.asarray(made[1], np.int64)]), "autopose")
 
 
 # KinematicAugment's parameters other than its defaults, from --kinematic (set by run_one in the process that trains).
@@ -266,17 +273,16 @@ def donor_clips(train, classes, n_per_class, rng, still=0.3):
     srcs = [real_source(s, n, int(sub)) for s, n, sub in zip(train.sequences, train.names, train.subjects)]
     en = [_part_energy(s.motion, parts) for s in srcs]
     seqs, labels = [], []
+    is_still = lambda j, p: en[j][p] < still * max(en[j].values())
     for c in classes:
         (i,) = np.flatnonzero(train.labels == c)
-        top = max(en[i].values())
+        donors = {p: [j for j in range(len(srcs)) if train.labels[j] != c and is_still(j, p)] for p in ("arms", "legs") if is_still(i, p)}
+        donors = {p: js for p, js in donors.items() if js}
+        if not donors: continue
         for _ in range(n_per_class[c]):
             for _try in range(4):
-                p = [q for q in ("arms", "legs") if en[i][q] < still * top]
-                if not p: break
-                p = p[int(rng.integers(len(p)))]
-                cand = [j for j in range(len(srcs)) if train.labels[j] != c and en[j][p] < still * max(en[j].values())]
-                if not cand: break
-                d = cand[int(rng.integers(len(cand)))]
+                p = list(donors)[int(rng.integers(len(donors)))]
+                d = donors[p][int(rng.integers(len(donors[p])))]
                 m = mix([srcs[i].motion, srcs[d].motion], [1.0, 0.0], {p: [0.0, 1.0]}, body=0, floor=srcs[i].floor)
                 m = vary(m, random_variation(rng, m.T, {"mirror": 0.5}), srcs[i].floor)
                 if validity_report(m, srcs[i].floor)["valid"]:
@@ -287,17 +293,10 @@ def donor_clips(train, classes, n_per_class, rng, still=0.3):
 @arm("autopose+classic+donor")
 def arm_autopose_classic_donor(train, rng):
     "autopose+classic where half the synthetic clips of a one-clip class take a still body part from another class's clip."
-    from autopose.balance import augment
-    counts = train.class_counts(); top = counts.max()
-    need = {int(c): int(top - counts[c]) for c in np.flatnonzero(counts) if counts[c] < top}
+    need, counts = fill_counts(train), train.class_counts()
     singles = [c for c in need if counts[c] == 1]
-    don = {c: need[c] // 2 for c in singles}
-    seqs, labels = donor_clips(train, singles, don, rng)
-    made = {c: labels.count(c) for c in singles}
-    need = {c: n - made.get(c, 0) for c, n in need.items()}
-    new, lab, _ = augment([s.xyz for s in train.sequences], train.labels, need, joint_set=train.joint_set, fps=train.sequences[0].fps,
-                          rng=rng, nan="fill")
-    return _with_synthetic(train, list(new) + seqs, np.concatenate([lab, np.asarray(labels, np.int64)]), "autopose"), kinematic(train, classic=True)
+    made = donor_clips(train, singles, {c: need[c] // 2 for c in singles}, rng)
+    return autopose_balanced(train, rng, made=made), kinematic(train, classic=True)
 
 
 @arm("autopose+classic-no_kinematic")

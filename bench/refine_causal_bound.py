@@ -95,16 +95,13 @@ def main(argv=None):
         for preset in R.NOISE_PRESETS:
             bm, ba = oracle(val, preset, seeds, True)
             mb, ab = bm[1][0], ba[1][2]
-            cells, ok, lm, la = [], False, *learned[val.name, preset]
-            dom = False
+            (lm, la), cells, ok, dom = learned[val.name, preset], [], False, False
+            lowest = lambda v, f: format(min(v), f) if v else "none"
             for m in MODELS:
                 pts = [val.score(lambda x, m=m, r=r: kalman(x, m, r), preset, seeds, True) for r in RATIOS]
                 dom |= any(p[0] <= lm and p[2] <= la for p in pts)
-                under_m = [p[2] for p in pts if p[0] <= mb]
-                under_a = [p[0] for p in pts if p[2] <= ab]
                 ok |= any(p[0] < mb and p[2] < ab for p in pts)
-                cells.append(f"{min(under_m):.2f}; " if under_m else "none; ")
-                cells[-1] += f"{min(under_a):.1f}" if under_a else "none"
+                cells.append(f"{lowest([p[2] for p in pts if p[0] <= mb], '.2f')}; {lowest([p[0] for p in pts if p[2] <= ab], '.1f')}")
             reach += ok; beaten += dom
             lines.append(f"| {val.name} | {preset} | {mb:.1f} ({bm[0]}) | {ab:.2f} ({ba[0]}) | " + " | ".join(cells)
                          + f" | {'yes' if ok else 'no'} | {lm:.1f} / {la:.2f}; {'yes' if dom else 'no'} |")
