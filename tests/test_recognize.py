@@ -304,6 +304,20 @@ def test_bench_model_options(bench, capsys):
     assert "--model / --model-kw: STGCN.__init__() got an unexpected keyword argument 'adaptiv'" in capsys.readouterr().err
 
 
+def test_bench_donor_arm_makes_donor_clips(bench, shared_data):
+    """the donor arm really makes clips from another class's part for MSR's one-clip classes (not silently autopose+classic)"""
+    b = bench("imbalance")
+    train = b.validation_split(b.load("msr_action3d", str(shared_data)).split("xsub_train"))[0]
+    imb, minority = make_imbalanced(train, 5, 1, seed=1)
+    seqs, labels = b.donor_clips(imb, minority, {c: 2 for c in minority}, np.random.default_rng(0))
+    assert len(seqs) >= 4 and set(labels) <= set(minority) and all(np.isfinite(x).all() for x in seqs)
+    need = b.fill_counts(imb)
+    made, _ = b.donor_clips(imb, minority, {c: need[c] // 2 for c in minority}, np.random.default_rng(0))   # what the arm draws first
+    full, _ = b.ARMS["autopose+classic+donor"].fn(imb, np.random.default_rng(0))
+    assert len(made) >= 4 and len(full) <= len(imb) + sum(need)                    # the donor clips count in the fill
+    for x, s in zip(made, full.sequences[-len(made):]): np.testing.assert_allclose(s.xyz, x, atol=1e-6)   # appended last
+
+
 def test_bench_cli_tiny_run_and_resume(shared_data, tmp_path):
     """the harness end to end on UTKinect (1 seed, k=1, two arms + a full-data row, 3 steps): JSON + markdown;
     --resume keeps the finished runs of an interrupted invocation and retrains the rest to the same numbers"""
