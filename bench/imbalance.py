@@ -3,7 +3,7 @@
 Measured on held-out real subjects:
 
     python bench/imbalance.py [--datasets msr_action3d,utkinect] [--seeds 5] [--k 1,2,3] [--arms ...]
-                              [--model tcn] [--model-kw JSON] [--steps 1000] [--jobs 1] [--protocol test|val] [--quick]
+                              [--model tcn] [--model-kw JSON] [--steps 1000] [--jobs 1] [--protocol test|val] [--folds 1] [--quick]
                               [--out bench/results/imbalance]
 
 Protocol (GitHub issue 5). Cross-subject splits (MSR Action3D: the 557 files of the CVPR'12 list, subjects
@@ -15,6 +15,9 @@ preprocessing and the same number of optimiser steps; the arms differ only in th
 their on-the-fly transform. The full-data rows train on the unreduced training split: the upper bound.
 `--protocol val` is for tuning: it never reads the test subjects, training on the training subjects but the last
 two and validating on those two (`validation_split`); its results go to bench/results/imbalance_val.*.
+`--folds N` (with `--protocol val`) repeats that over N ways of holding out two of the five training subjects (fold 0:
+the last two, then the other pairs; 10 in all), so that a tuning decision rests on N times as many runs; a fold and a
+seed make one paired unit, and "worst seed" is then the worst (fold, seed).
 
 An arm is one function `(train PoseDataset, rng) -> (train PoseDataset, transform or None)` registered
 with `@arm(name, baseline=...)`; the transform is `(x (B, T, J, 3) numpy, rng) -> x`, applied to each
@@ -34,6 +37,7 @@ import argparse, contextlib, inspect, json, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from itertools import combinations
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
@@ -63,12 +67,20 @@ DATASETS = {"msr_action3d": BenchDataset("msr_action3d", "msr_action3d", 5),   #
             "utkinect": BenchDataset("utkinect", "utkinect", 3)}               # 3 of 10 classes
 
 
-def validation_split(train: PoseDataset) -> tuple[PoseDataset, PoseDataset]:
-    """The training split's subjects divided for tuning without the test subjects: the last two subjects (sorted ids)
-    are held out as the validation set, the others train. MSR Action3D and UTKinect: train 1, 3, 5 / validate 7, 9."""
-    subj = sorted(set(train.subjects.tolist()))
+def validation_folds(subjects) -> list[tuple]:
+    "Every pair of `subjects` that a validation fold may hold out, fold 0 the last two (sorted ids), then backwards."
+    subj = sorted(set(subjects))
     if len(subj) < 3: raise ValueError(f"validation_split: expected at least 3 training subjects, got {subj}")
-    held = np.isin(train.subjects, subj[-2:])
+    return list(combinations(subj, 2))[::-1]
+
+
+def validation_split(train: PoseDataset, fold: int = 0) -> tuple[PoseDataset, PoseDataset]:
+    """The training split's subjects divided for tuning without the test subjects: fold 0 holds out the last two
+    subjects (sorted ids) as the validation set, the others train (MSR Action3D and UTKinect: train 1, 3, 5 / validate
+    7, 9); fold i holds out the i-th pair of `validation_folds`."""
+    folds = validation_folds(train.subjects.tolist())
+    if not 0 <= fold < len(folds): raise ValueError(f"validation_split: expected a fold in [0, {len(folds)}) for subjects {sorted(set(train.subjects.tolist()))}, got {fold}")
+    held = np.isin(train.subjects, folds[fold])
     return train.subset(~held), train.subset(held)
 
 
@@ -157,14 +169,17 @@ def _with_synthetic(train, seqs, labels, tag):
 
 # The variation switched off by each ablation (`autopose.synth.VARIATION_RANGES` keys) or the synthesis option changed;
 # mirroring, off by default, is switched on; wide_single and wider_single widen the variations of clips made from one
-# source (a class with one clip; bench/results/imbalance_val_k1_single.md).
+# source (a class with one clip; bench/results/imbalance_val_k1_single.md), copy_single switches them off (such a clip is
+# then its source, mirrored or not, left to the on-the-fly re-posing; bench/results/imbalance_val_folds_k1.md).
 ABLATIONS = {"no_mix": {"sources": 1}, "mirror": {"ranges": {"mirror": 0.5}}, "no_speed": {"ranges": {"speed": (1.0, 1.0)}},
              "no_crop": {"ranges": {"keep": (1.0, 1.0)}}, "no_view": {"ranges": {"yaw_deg": (0.0, 0.0)}},
              "no_shape": {"ranges": {"height": (1.0, 1.0), "segment": 0.0}}, "no_noise": {"ranges": {"noise_deg": (0.0, 0.0)}},
              "no_amplitude": {"ranges": {"amplitude": (1.0, 1.0)}},
              "no_validity": {"bounds": {}}, "no_mirror_single": {"mirror_single": 0.0},
              "wide_single": {"single_ranges": {"speed": (0.7, 1.4), "amplitude": (0.6, 1.5), "noise_deg": (0.0, 6.0), "height": (0.85, 1.15), "segment": 0.1}},
-             "wider_single": {"single_ranges": {"speed": (0.6, 1.6), "amplitude": (0.5, 1.8), "noise_deg": (0.0, 10.0), "height": (0.8, 1.2), "segment": 0.15, "yaw_deg": (-60.0, 60.0)}}}
+             "wider_single": {"single_ranges": {"speed": (0.6, 1.6), "amplitude": (0.5, 1.8), "noise_deg": (0.0, 10.0), "height": (0.8, 1.2), "segment": 0.15, "yaw_deg": (-60.0, 60.0)}},
+             "copy_single": {"single_ranges": {"speed": (1.0, 1.0), "keep": (1.0, 1.0), "yaw_deg": (0.0, 0.0), "height": (1.0, 1.0), "segment": 0.0,
+                                               "noise_deg": (0.0, 0.0), "amplitude": (1.0, 1.0)}}}
 
 
 def fill_counts(train, fill: float = 1.0) -> dict:
@@ -322,7 +337,7 @@ def run_one(job: dict) -> dict:
     torch.set_num_threads(job["threads"])
     ds = load(job["dataset"], job["data"])
     train, test = ds.split("xsub_train"), ds.split("xsub_test")
-    if job.get("protocol", "test") == "val": train, test = validation_split(train)   # the test subjects stay unseen
+    if job.get("protocol", "test") == "val": train, test = validation_split(train, job.get("fold", 0))   # the test subjects stay unseen
     KINEMATIC_KW.clear(); KINEMATIC_KW.update(job.get("kinematic") or {})
     n_min, seed, k = job["n_minority"], job["seed"], job["k"]
     reduced, minority = make_imbalanced(train, n_min, k or 1, seed=seed)
@@ -334,7 +349,8 @@ def run_one(job: dict) -> dict:
                              transform=transform, minority=minority, device=job["device"], batch_size=job["batch_size"],
                              model_kw=job.get("model_kw") or None)
     res.pop("model"); res.pop("confusion")
-    return {k_: job[k_] for k_ in ("dataset", "seed", "k", "arm")} | res | {"wall_s": time.perf_counter() - t0, "key": job_key(job)}
+    return ({k_: job[k_] for k_ in ("dataset", "seed", "k", "arm")} | ({"fold": job["fold"]} if job.get("fold") else {})
+            | res | {"wall_s": time.perf_counter() - t0, "key": job_key(job)})
 
 
 def architecture(model: str, kw: dict) -> dict:
@@ -348,6 +364,7 @@ def job_key(job: dict) -> str:
     "Everything that decides a run's numbers (a finished run with this key is not run again with --resume)."
     keys = ("dataset", "n_minority", "seed", "k", "arm", "model", "steps", "T", "batch_size", "device")
     keys += ("protocol",) if job.get("protocol", "test") != "test" else ()   # the test protocol's keys predate the option
+    keys += ("fold",) if job.get("fold") else ()                             # and fold 0's predate the folds
     key = {k: job[k] for k in keys}
     if job["model"] != "tcn": key["architecture"] = architecture(job["model"], job.get("model_kw") or {})   # the TCN's keys predate it
     if job["arm"] in ARMS and not ARMS[job["arm"]].baseline:    # the re-posing's parameters, defaults included: they change
@@ -364,19 +381,25 @@ def _ms(v):
     return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}"
 
 
+def _unit(r: dict) -> tuple:
+    "A run's paired unit: its (fold, seed); every arm of one unit trains on the same subjects, classes and clips."
+    return r.get("fold", 0), r["seed"]
+
+
 def summarise(runs: list[dict], arms: list[str]) -> dict:
     "Per dataset and k: mean/std per arm, the best baseline, paired per-seed differences, target checks."
     out = {}
     for d in sorted({r["dataset"] for r in runs}):
         out[d] = {}
         for k in sorted({r["k"] for r in runs if r["dataset"] == d}, key=lambda v: (v is None, v)):
-            rows = {a: sorted((r for r in runs if r["dataset"] == d and r["k"] == k and r["arm"] == a), key=lambda r: r["seed"]) for a in arms}
+            rows = {a: sorted((r for r in runs if r["dataset"] == d and r["k"] == k and r["arm"] == a), key=_unit) for a in arms}
             rows = {a: rs for a, rs in rows.items() if rs}
-            stats = {a: {m: [r[m] for r in rs] for m in METRICS} | {"seeds": [r["seed"] for r in rs]} for a, rs in rows.items()}
+            stats = {a: {m: [r[m] for r in rs] for m in METRICS} | {"seeds": [r["seed"] for r in rs]}
+                        | ({"folds": [r.get("fold", 0) for r in rs]} if any(r.get("fold") for r in rs) else {}) for a, rs in rows.items()}
             base = [a for a in stats if ARMS[a].baseline]
             best = max(base, key=lambda a: np.mean(stats[a]["minority_recall"])) if base else None
             for a, s in stats.items():
-                if best is None or s["seeds"] != stats[best]["seeds"]: continue
+                if best is None or (s["seeds"], s.get("folds")) != (stats[best]["seeds"], stats[best].get("folds")): continue   # paired units only
                 for m in ("minority_recall", "majority_recall"):
                     s[f"diff_{m}"] = (np.array(s[m]) - np.array(stats[best][m])).tolist()
             out[d]["all" if k is None else str(k)] = {"best_baseline": best, "arms": stats}
@@ -406,8 +429,9 @@ def markdown(summary: dict, info: dict) -> str:
     out = []
     for d, ks in summary.items():
         di = info[d]
-        out.append(f"### {d}: {di['n_minority']} minority classes of {di['classes']} reduced to k training clips "
-                   f"({di['n_train']} training clips in full, {di['n_test']} test clips)\n")
+        sizes = f"{di['n_train']} training clips in full, {di['n_test']} test clips"
+        if len(di.get("validation_folds", ())) > 1: sizes = f"{len(di['validation_folds'])} validation folds; fold 0: " + sizes.replace("test", "validation")
+        out.append(f"### {d}: {di['n_minority']} minority classes of {di['classes']} reduced to k training clips ({sizes})\n")
         out.append("| k | arm | minority recall | majority recall | balanced acc. | top-1 | Δ minority vs best baseline | worst seed | seeds better | Δ majority |")
         out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for k, s in ks.items():
@@ -422,7 +446,10 @@ def markdown(summary: dict, info: dict) -> str:
         out.append("")
     out.append("Recall and accuracy in %, mean ± sample std over seeds; Δ = the paired per-seed difference against "
                "the best baseline (bold: the baseline arm with the highest mean minority recall at that k); "
-               "'full' = trained on the unreduced training split (upper bound), minority classes as for k.\n")
+               "'full' = trained on the unreduced training split (upper bound), minority classes as for k."
+               + "".join(f" {d}: a seed is one (validation fold, seed) pair, {len(di['validation_folds'])} folds holding out subjects "
+                         + ", ".join("/".join(map(str, f)) for f in di["validation_folds"]) + "." for d, di in info.items()
+                         if len(di.get("validation_folds", ())) > 1) + "\n")
     return "\n".join(out)
 
 
@@ -448,6 +475,9 @@ def parse(argv=None):
     ap.add_argument("--protocol", default="test", choices=("test", "val"),
                     help="test: train on the training subjects, test on the test subjects; val: tune without the test subjects "
                          "(train on the training subjects but the last two, validate on those two)")
+    ap.add_argument("--folds", type=int, default=1,
+                    help="with --protocol val: the validation folds 0..N-1, each holding out another two of the training subjects "
+                         "(fold 0: the last two; 10 for five training subjects)")
     ap.add_argument("--kinematic", type=json.loads, default={},
                     help='KinematicAugment parameters other than its defaults, as JSON, e.g. \'{"angle_deg": 12}\' (for tuning '
                          'with --protocol val); the arms with the classic augmentation keep yaw_deg=0 and crop=None')
@@ -461,6 +491,7 @@ def parse(argv=None):
     a.arms = [x for x in a.arms.split(",") if x]
     a.full_arms = [x for x in a.full_arms.split(",") if x]
     a.k = [int(v) for v in a.k.split(",") if v]
+    if a.folds < 1 or (a.folds > 1 and a.protocol != "val"): ap.error(f"--folds: expected 1, or more with --protocol val, got {a.folds}")
     for name, got, known in (("datasets", a.datasets, DATASETS), ("arms", a.arms + a.full_arms, ARMS)):
         bad = [x for x in got if x not in known]
         if bad: ap.error(f"--{name}: unknown {bad}; known: {', '.join(known)}")
@@ -479,10 +510,11 @@ def jobs_of(a) -> list[dict]:
                   protocol=a.protocol, kinematic=a.kinematic)
     out = []
     for d in a.datasets:
-        for seed in range(a.seeds):
-            for k in a.k:
-                out += [common | dict(dataset=d, n_minority=a.n_minority[d], seed=seed, k=k, arm=x) for x in a.arms]
-            out += [common | dict(dataset=d, n_minority=a.n_minority[d], seed=seed, k=None, arm=x) for x in a.full_arms]
+        for fold in range(a.folds):
+            for seed in range(a.seeds):
+                for k in a.k:
+                    out += [common | dict(dataset=d, n_minority=a.n_minority[d], seed=seed, k=k, arm=x, fold=fold) for x in a.arms]
+                out += [common | dict(dataset=d, n_minority=a.n_minority[d], seed=seed, k=None, arm=x, fold=fold) for x in a.full_arms]
     return out
 
 
@@ -500,9 +532,13 @@ def main(argv=None):
     for d in a.datasets:
         ds = load(d, a.data)
         tr, te = ds.split("xsub_train"), ds.split("xsub_test")
-        if a.protocol == "val": tr, te = validation_split(tr)
+        if a.protocol == "val":
+            folds = validation_folds(tr.subjects.tolist())
+            if a.folds > len(folds): sys.exit(f"--folds: {d} has {len(folds)} validation folds, asked for {a.folds}")
+            tr, te = validation_split(tr)
         info[d] = {"classes": ds.num_classes, "n_train": len(tr), "n_test": len(te), "n_minority": a.n_minority[d],
                    "train_subjects": sorted(set(tr.subjects.tolist())), "test_subjects": sorted(set(te.subjects.tolist())),
+                   **({"validation_folds": [list(f) for f in folds[:a.folds]]} if a.protocol == "val" else {}),
                    "minority_classes": {s: [ds.class_names[c] for c in make_imbalanced(tr, a.n_minority[d], 1, seed=s)[1]] for s in range(a.seeds)}}
         print(f"{d}: {len(ds)} clips, {ds.num_classes} classes, train subjects {info[d]['train_subjects']} ({len(tr)} clips), "
               f"test subjects {info[d]['test_subjects']} ({len(te)} clips)")
@@ -539,7 +575,7 @@ def main(argv=None):
 
 
 def _progress(i, n, r, t0):
-    print(f"[{i + 1}/{n}] {r['dataset']} seed {r['seed']} k {r['k'] if r['k'] is not None else 'full'} {r['arm']}: "
+    print(f"[{i + 1}/{n}] {r['dataset']}{' fold %d' % r['fold'] if r.get('fold') else ''} seed {r['seed']} k {r['k'] if r['k'] is not None else 'full'} {r['arm']}: "
           f"minority {100 * r['minority_recall']:.1f} majority {100 * r['majority_recall']:.1f} top-1 {100 * r['top1']:.1f} "
           f"({r['wall_s']:.0f} s; {(time.perf_counter() - t0) / 60:.1f} min so far)", flush=True)
 

@@ -357,6 +357,38 @@ def test_bench_validation_protocol_never_sees_the_test_subjects(shared_data, tmp
     assert b.job_key(job) == b.job_key(job | {"protocol": "test"}) != b.job_key(job | {"protocol": "val"})
 
 
+def test_bench_validation_folds(shared_data, tmp_path, bench, capsys):
+    """--folds N holds out N different pairs of training subjects (fold 0: the protocol's last two), never a test subject;
+    a (fold, seed) is one paired unit; fold 0's runs keep the keys they had before the option"""
+    b = bench("imbalance")
+    ds = b.load("utkinect", str(shared_data))
+    train = ds.split("xsub_train")
+    folds = b.validation_folds(train.subjects.tolist())
+    assert len(folds) == 10 == len(set(folds)) and folds[0] == (7, 9) and all(set(f) <= {1, 3, 5, 7, 9} for f in folds)
+    for i, f in enumerate(folds):
+        tr, va = b.validation_split(train, i)
+        assert sorted(set(va.subjects.tolist())) == list(f) and not set(tr.subjects.tolist()) & set(f)
+        assert len(tr) + len(va) == len(train)
+    with pytest.raises(ValueError, match=r"expected a fold in \[0, 10\)"): b.validation_split(train, 10)
+    with pytest.raises(SystemExit): b.parse(["--folds", "2"])                 # the test protocol has one split
+    assert "--folds: expected 1, or more with --protocol val, got 2" in capsys.readouterr().err
+    out = tmp_path / "folds"
+    _cli(shared_data, out, "--protocol", "val", "--folds", "2")
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert [(r["arm"], r["k"], r.get("fold", 0)) for r in res["runs"]] == [(a, k, f) for f in (0, 1) for a, k in (("none", 1), ("oversample", 1), ("none", None))]
+    assert res["datasets"]["utkinect"]["validation_folds"] == [[7, 9], [5, 9]]
+    s1 = res["summary"]["utkinect"]["1"]
+    other = ({"none", "oversample"} - {s1["best_baseline"]}).pop()
+    assert s1["arms"]["none"]["folds"] == [0, 1] and s1["arms"]["none"]["seeds"] == [0, 0]
+    assert len(s1["arms"][other]["diff_minority_recall"]) == 2                # paired over both (fold, seed) units
+    md = out.with_suffix(".md").read_text()
+    assert "a seed is one (validation fold, seed) pair, 2 folds holding out subjects 7/9, 5/9." in md and "(2 validation folds; fold 0: " in md
+    _cli(shared_data, tmp_path / "one", "--protocol", "val")                  # fold 0 alone, as before the option: the same keys
+    one = json.loads((tmp_path / "one.json").read_text())
+    assert [r["key"] for r in one["runs"]] == [r["key"] for r in res["runs"][:3]]
+    assert all('"fold": 1' in r["key"] for r in res["runs"][3:])
+
+
 def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo, bench):
     """--kinematic sets KinematicAugment's parameters in every arm that re-poses (the classic arms keep yaw 0 and no crop);
     the key of every arm but the baselines holds the re-posing's parameters, defaults included, so that a change of the
