@@ -382,7 +382,7 @@ def synthesize_clip(real: Sequence[Source],   # real clips of one class (at leas
             rep = validity_report(m, picks[0].floor, bounds)
         fixes = []
         if not rep["valid"]:
-            m, fixes = repair(m, rep, picks[0].floor); rep = validity_report(m, picks[0].floor, bounds)
+            m, fixes = repair(m, rep, picks[0].floor, bounds); rep = validity_report(m, picks[0].floor, bounds)
         prov = {"sources": [s.name for s in picks], "imported": [s.name for s in picks if s.imported],
                 "source_subjects": [s.subject for s in picks], "weights": None if w is None else np.round(w, 6).tolist(),
                 "parts": parts, "body": picks[body].name, "alignment": method if w is not None else None, "variation": params,

@@ -204,8 +204,10 @@ def validity_report(m: Motion,                 # the clip
 def repair(m: Motion,         # an invalid clip
            report: dict,      # its validity report
            floor: float | None = None, # the floor used for the report
+           bounds: Mapping[str, float] = VALIDITY_BOUNDS, # the bounds used for the report
           ) -> tuple[Motion, list[str]]: # the repaired clip, what was repaired
-    "Repair what can be repaired: feet below the floor (the root lifted), knees bent backwards (straightened)."
+    """Repair what can be repaired: knees bent backwards (straightened), then feet below the floor (the root lifted),
+    also where straightening a knee took a foot through it."""
     done, js = [], m.joint_set
     if "knee_hyperextension_deg" in report["violations"]:
         q, P = m.rotations.copy(), m.positions(); hips = _idx(js, "left_hip", "right_hip")
@@ -215,6 +217,7 @@ def repair(m: Motion,         # an invalid clip
             back = (np.cross(th, sh) * (P[:, hips[0]] - P[:, hips[1]])).sum(-1) < 0
             q[back, k[1]] = (0.0, 0, 0, 1)                                  # the knee straight in those frames
         m = m.replace(rotations=q); done.append("knees straightened where bent backwards")
+        report = validity_report(m, floor, bounds)                          # a straight leg is longer: is its foot below now?
     if "foot_penetration_m" in report["violations"]:
         fl = floor_height(m.positions(), js) if floor is None else floor
         low = m.positions()[..., sum(_feet(js), []), 1].min(-1)
