@@ -184,6 +184,9 @@ def balance(dataset: PoseDataset,              # the real training clips (3D joi
     opts, decided = _mirror_options(mirror, dataset.sequences, dataset.joint_set)
     syn = synthesize(dataset, plan.counts, seed=seed, out=out, imported=imported, **_with_mirror(kw, opts))
     syn = replace(syn, meta={**syn.meta, "mirror": decided})
+    short = {k: v["requested"] - v["made"] for k, v in syn.meta["counts"].items() if v["made"] < v["requested"]}
+    if short: warnings.warn(f"balance: fewer synthetic clips than planned for classes {short} (missing per class): every draw failed "
+                            "validity, so these classes stay smaller; see autopose.validity.validity_report, and repeat_real to even them up")
     return merge_synthetic(dataset, syn)
 
 # %% ../nbs/09_balance.ipynb #34f3b9af

@@ -197,6 +197,29 @@ def test_balance_msr(msr_train, tmp_path):
     assert {n.split("#rep")[0] for n in (rr.names[i] for i in rr.splits["real"])} == {bal.names[i] for i in bal.splits["real"]}
 
 
+def test_balance_warns_when_a_class_stays_short(msr_train):
+    """a class whose only clip is invalid even after repair (an MSR 'bend' clip, too fast for the bounds), so that most draws
+    from it fail: balance says which class stays short and by how many, and repeat_real evens the classes up from the real clips"""
+    from autopose.synth import real_source
+    from autopose.validity import repair, validity_report
+    ds = msr_train
+    bend = ds.class_names.index("bend")
+
+    def still_invalid(i):
+        src = real_source(ds.sequences[i], ds.names[i], ds.subjects[i]); rep = validity_report(src.motion, src.floor)
+        return not rep["valid"] and not validity_report(repair(src.motion, rep, src.floor)[0], src.floor)["valid"]
+    one = next(i for i in np.flatnonzero(ds.labels == bend) if still_invalid(i))
+    other = np.flatnonzero(ds.labels == 0)[:3]
+    small = ds.subset(np.r_[one, other])
+    with pytest.warns(UserWarning, match=r"balance: fewer synthetic clips than planned for classes \{'bend': (\d+)\}") as w:
+        bal = balance(small, "majority", seed=0, max_tries=1)
+    missing = int(str(w[0].message).split("'bend': ")[1].split("}")[0])
+    log = bal.meta["synthesis"]["counts"]["bend"]
+    assert log["requested"] == 2 and log["failed"] == missing >= 1 and log["made"] == 2 - missing
+    assert bal.class_counts()[[0, bend]].tolist() == [3, 1 + log["made"]]
+    assert repeat_real(bal, rng=0).class_counts()[[0, bend]].tolist() == [6, 6]
+
+
 def test_merge_synthetic_refuses_mismatch(msr_train):
     ds = msr_train
     syn = balance(ds, balance_plan(ds, classes=[ds.class_names[int(np.argmin(ds.class_counts()))]]), seed=0)
