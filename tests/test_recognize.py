@@ -318,6 +318,22 @@ def test_bench_donor_arm_makes_donor_clips(bench, shared_data):
     for x, s in zip(made, full.sequences[-len(made):]): np.testing.assert_allclose(s.xyz, x, atol=1e-6)   # appended last
 
 
+def test_bench_copy_single_leaves_single_source_clips_unvaried(bench, shared_data):
+    """+copy_single: the synthetic clips of a one-clip class are its clip, mirrored or not (two distinct clips at most),
+    where autopose+classic varies every one"""
+    b = bench("imbalance")
+    train = b.validation_split(b.load("msr_action3d", str(shared_data)).split("xsub_train"))[0]
+    imb, minority = make_imbalanced(train, 5, 1, seed=1)
+
+    def distinct(arm):
+        out, _ = b.ARMS[arm].fn(imb, np.random.default_rng(0))
+        per = {c: [s.xyz for s, l in zip(out.sequences[len(imb):], out.labels[len(imb):]) if l == c] for c in minority}
+        return {c: (len(xs), len({np.round(x, 4).tobytes() for x in xs})) for c, xs in per.items() if xs}
+    copy, varied = distinct("autopose+classic+copy_single"), distinct("autopose+classic")
+    assert len(copy) >= 3 and all(n >= 4 and d <= 2 for n, d in copy.values()), copy
+    assert all(d == n for n, d in varied.values()), varied
+
+
 def test_bench_cli_tiny_run_and_resume(shared_data, tmp_path):
     """the harness end to end on UTKinect (1 seed, k=1, two arms + a full-data row, 3 steps): JSON + markdown;
     --resume keeps the finished runs of an interrupted invocation and retrains the rest to the same numbers"""
