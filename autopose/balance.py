@@ -169,6 +169,9 @@ def repeat_real(train: PoseDataset,  # real + synthetic training clips (`merge_s
                        [name(i) for i in order], {"real": np.arange(len(idx)), "synthetic": np.arange(len(idx), len(order))},
                        train.joint_set, {**train.meta, "repeat_real": {"clips_per_class": N}})
 
+def _shortfall(syn: PoseDataset) -> dict: # {class: clips planned but not made} from `synthesize`'s counts
+    return {k: v["requested"] - v["made"] for k, v in syn.meta["counts"].items() if v["made"] < v["requested"]}
+
 def balance(dataset: PoseDataset,              # the real training clips (3D joints)
             plan: BalancePlan | str | int | float = "majority", # a plan, or a policy for `balance_plan`
             seed: int = 0,                     # everything follows from it
@@ -184,8 +187,7 @@ def balance(dataset: PoseDataset,              # the real training clips (3D joi
     opts, decided = _mirror_options(mirror, dataset.sequences, dataset.joint_set)
     syn = synthesize(dataset, plan.counts, seed=seed, out=out, imported=imported, **_with_mirror(kw, opts))
     syn = replace(syn, meta={**syn.meta, "mirror": decided})
-    short = {k: v["requested"] - v["made"] for k, v in syn.meta["counts"].items() if v["made"] < v["requested"]}
-    if short: warnings.warn(f"balance: fewer synthetic clips than planned for classes {short} (missing per class): every draw failed "
+    if short := _shortfall(syn): warnings.warn(f"balance: fewer synthetic clips than planned for classes {short} (missing per class): every draw failed "
                             "validity, so these classes stay smaller; see autopose.validity.validity_report, and repeat_real to even them up")
     return merge_synthetic(dataset, syn)
 
@@ -251,12 +253,10 @@ def augment(seqs: Sequence,          # N clips, each a (T, J, 3) float array in 
     every = [np.asarray(x.xyz if isinstance(x, PoseSequence) else x, dtype=np.float64) for x in seqs]
     opts, _ = _mirror_options(mirror, [a for a in every if a.ndim == 3 and a.shape[1:] == (J, 3) and len(a) >= 2], js)
     syn = synthesize(ds, {str(c): n for c, n in want.items()}, seed=int(rng.integers(2**62)), **_with_mirror(kw, opts))
-    made = {str(c): 0 for c in cls}
     out, labs, src = [], [], []
     for s in syn.sequences:
         x = s.xyz if Minv is None else (s.xyz.astype(np.float64) @ Minv.T).astype(np.float32)
-        out.append(np.array(x, dtype=np.float32)); labs.append(int(s.meta["class"])); made[s.meta["class"]] += 1
+        out.append(np.array(x, dtype=np.float32)); labs.append(int(s.meta["class"]))
         src.append(tuple(int(n[4:]) for n in s.meta["sources"] if n.startswith("clip")))
-    short = {c: want[int(c)] - made[c] for c in made if made[c] < want[int(c)]}
-    if short: warnings.warn(f"augment: fewer clips than asked for classes {short} (missing per class): every draw failed validity; see autopose.validity.validity_report")
+    if short := _shortfall(syn): warnings.warn(f"augment: fewer clips than asked for classes {short} (missing per class): every draw failed validity; see autopose.validity.validity_report")
     return out, np.array(labs, dtype=np.int64), src
