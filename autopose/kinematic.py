@@ -14,10 +14,17 @@ from fastcore.basics import patch
 from .core import JointSet, get_joint_set
 
 # %% auto #0
-__all__ = ['Transform', 'temporal_crop', 'KinematicAugment', 'Compose']
+__all__ = ['Transform', 'temporal_crop', 'time_warp', 'KinematicAugment', 'Compose']
 
 # %% ../nbs/12a_kinematic.ipynb #4d45b512
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # (B, T, J, 3), rng -> (B, T, J, 3)
+
+def _resample(x, pos): # (B, T, J, 3) at fractional frame positions (B, F) -> (B, F, J, 3), linearly
+    T = x.shape[1]
+    lo = np.clip(np.floor(pos).astype(np.int64), 0, T - 1); hi = np.minimum(lo + 1, T - 1)
+    w = (pos - lo)[..., None, None].astype(np.float32)
+    b = np.arange(len(x))[:, None]
+    return (1 - w) * x[b, lo] + w * x[b, hi]
 
 def temporal_crop(x: np.ndarray,     # (B, T, J, 3)
                   frac: np.ndarray,  # (B,) fraction of the clip to keep, in (0, 1]
@@ -26,11 +33,16 @@ def temporal_crop(x: np.ndarray,     # (B, T, J, 3)
     "Keep a window of each clip and resample it to the full length (linear interpolation)."
     B, T = x.shape[:2]
     length = frac * (T - 1)
-    pos = (start * (T - 1 - length))[:, None] + np.linspace(0, 1, T)[None] * length[:, None]   # (B, T)
-    lo = np.clip(np.floor(pos).astype(np.int64), 0, T - 1); hi = np.minimum(lo + 1, T - 1)
-    w = (pos - lo)[..., None, None].astype(np.float32)
-    b = np.arange(B)[:, None]
-    return (1 - w) * x[b, lo] + w * x[b, hi]
+    return _resample(x, (start * (T - 1 - length))[:, None] + np.linspace(0, 1, T)[None] * length[:, None])
+
+def time_warp(x: np.ndarray,         # (B, T, J, 3)
+              log_speed: np.ndarray, # (B, T) log of the playback speed along each clip (0: as recorded)
+             ) -> np.ndarray:        # (B, T, J, 3) each clip replayed at that varying speed, first and last frames kept
+    "Replay each clip faster where `log_speed` > 0 and slower where it is < 0, over the same span (linear interpolation)."
+    T = x.shape[1]
+    v = np.exp(0.5 * (log_speed[:, 1:] + log_speed[:, :-1]))                 # (B, T - 1) speed between frames
+    pos = np.concatenate([np.zeros((len(x), 1)), np.cumsum(v, 1)], 1)
+    return _resample(x, pos * (T - 1) / pos[:, -1:])
 
 # %% ../nbs/12a_kinematic.ipynb #c873444c
 def _slow_drift(rng: np.random.Generator, B: int, T: int, shape: tuple, knots: int = 3) -> np.ndarray: # (B, T, *shape)
@@ -46,7 +58,7 @@ def _range(name, v):
 
 @dataclass(frozen=True)
 class KinematicAugment:
-    "Re-pose every clip of a batch in bone space: segment lengths, joint angles, amplitude, view and crop."
+    "Re-pose every clip of a batch in bone space: segment lengths, joint angles, amplitude, view, crop and timing."
     joint_set: JointSet | str                   # the skeleton of the batches
     segment: float = 0.15                       # each bone's length times U(1 - segment, 1 + segment), left = right
     height: tuple[float, float] | None = (0.9, 1.1)    # whole-body scale, uniform in this range
@@ -54,12 +66,13 @@ class KinematicAugment:
     amplitude: tuple[float, float] | None = (0.7, 1.3) # scale of each bone's deviation from its mean direction
     yaw_deg: float = 30.0                       # rotation about the vertical, uniform in [-yaw_deg, yaw_deg]
     crop: tuple[float, float] | None = (0.8, 1.0)      # fraction of the clip kept (`temporal_crop`); None: no crop
+    warp: float = 0.0                           # std of the log playback speed along a clip (`time_warp`, three control points); 0: off
 
     def __post_init__(self):
         object.__setattr__(self, "joint_set", get_joint_set(self.joint_set))
         if not 0 <= self.segment < 1: raise ValueError(f"KinematicAugment.segment: expected 0 <= segment < 1, got {self.segment!r}")
-        if not (self.angle_deg >= 0 and self.yaw_deg >= 0):
-            raise ValueError(f"KinematicAugment: expected angle_deg >= 0 and yaw_deg >= 0, got {self.angle_deg!r}, {self.yaw_deg!r}")
+        if not (self.angle_deg >= 0 and self.yaw_deg >= 0 and self.warp >= 0):
+            raise ValueError(f"KinematicAugment: expected angle_deg >= 0, yaw_deg >= 0 and warp >= 0, got {self.angle_deg!r}, {self.yaw_deg!r}, {self.warp!r}")
         for k in ("height", "amplitude"): _range(k, getattr(self, k))
         if self.crop is not None and not (len(self.crop) == 2 and 0 < self.crop[0] <= self.crop[1] <= 1):
             raise ValueError(f"KinematicAugment.crop: expected (low, high) with 0 < low <= high <= 1, or None, got {self.crop!r}")
@@ -93,6 +106,7 @@ def __call__(self: KinematicAugment, x: np.ndarray, rng: np.random.Generator) ->
     x = _check_batch(self, x); js = self.joint_set
     B, T, J, _ = x.shape
     if self.crop is not None: x = temporal_crop(x, rng.uniform(*self.crop, B), rng.uniform(0, 1, B)).astype(np.float64)
+    if self.warp: x = time_warp(x, _slow_drift(rng, B, T, ()) * self.warp).astype(np.float64)   # no draw when off: same batches as before
     d, L = _bones(x, js)
     if self.amplitude is not None:
         m = d.mean(1, keepdims=True); d = m + rng.uniform(*self.amplitude, (B, 1, 1, 1)) * (d - m)

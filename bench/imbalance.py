@@ -204,9 +204,12 @@ KINEMATIC_KW: dict = {}
 
 
 def reposing(kw: dict) -> dict:
-    "Every KinematicAugment parameter (but the skeleton) of the re-posing with `kw` over its defaults, as JSON values."
+    """Every KinematicAugment parameter (but the skeleton) of the re-posing with `kw` over its defaults, as JSON values;
+    the time warp only when it is on (the keys of the runs made before it existed)."""
     aug = KinematicAugment("ntu25", **kw)
-    return {f.name: (list(v) if isinstance(v := getattr(aug, f.name), tuple) else v) for f in fields(aug) if f.name != "joint_set"}
+    out = {f.name: (list(v) if isinstance(v := getattr(aug, f.name), tuple) else v) for f in fields(aug) if f.name != "joint_set"}
+    if not out["warp"]: del out["warp"]
+    return out
 
 
 def kinematic(train, classic: bool = False):

@@ -419,6 +419,7 @@ def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo, bench):
     assert got["angle_deg"] == 9 and got["amplitude"] == [0.7, 1.3] and got["segment"] == KinematicAugment("ntu25").segment
     default = b.jobs_of(b.parse(["--arms", "autopose"]))[0]
     assert json.loads(b.job_key(default))["kinematic"] == b.reposing({}) != got
+    assert "warp" not in b.reposing({}) and b.reposing({"warp": 0.3})["warp"] == 0.3   # off: the keys of the runs made before it
     imb, _ = make_imbalanced(demo.split("xsub_train"), 3, 1)
     try:
         b.KINEMATIC_KW.update(a.kinematic)
