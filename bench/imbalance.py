@@ -212,11 +212,12 @@ def reposing(kw: dict) -> dict:
     return out
 
 
-def kinematic(train, classic: bool = False):
-    """autopose's on-the-fly transform (autopose.kinematic.KinematicAugment) for the training set's skeleton; with `classic`,
-    its body and style only (no view, no crop), followed by the classic augmentation (view, scale, noise, crop)."""
-    if not classic: return KinematicAugment(train.joint_set, **KINEMATIC_KW)
-    return Compose(KinematicAugment(train.joint_set, **(KINEMATIC_KW | dict(yaw_deg=0, crop=None))), ClassicAugment())
+def kinematic(train, classic: bool = False, **over):
+    """autopose's on-the-fly transform (autopose.kinematic.KinematicAugment) for the training set's skeleton, with `over`
+    over --kinematic's parameters; with `classic`, its body, style and timing only (no view, no crop), followed by the
+    classic augmentation (view, scale, noise, crop)."""
+    if not classic: return KinematicAugment(train.joint_set, **(KINEMATIC_KW | over))
+    return Compose(KinematicAugment(train.joint_set, **(KINEMATIC_KW | over | dict(yaw_deg=0, crop=None))), ClassicAugment())
 
 
 @arm("autopose")
@@ -321,6 +322,12 @@ def arm_autopose_classic_donor(train, rng):
 def arm_autopose_classic_no_kinematic(train, rng):
     "autopose+classic without the re-posing: the synthetic clips and the classic augmentation only."
     return autopose_balanced(train, rng), ClassicAugment()
+
+
+@arm("autopose+classic-no_warp")
+def arm_autopose_classic_no_warp(train, rng):
+    "autopose+classic with the re-posing's time warp off (KinematicAugment(warp=0))."
+    return autopose_balanced(train, rng), kinematic(train, classic=True, warp=0.0)
 
 
 # The issue's targets, checked when arms of these names were run: TARGET_ARM must beat the best baseline's

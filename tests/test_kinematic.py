@@ -4,11 +4,11 @@ import pytest
 
 import autopose
 from autopose.core import get_joint_set, joint_set_names
-from autopose.kinematic import Compose, KinematicAugment, temporal_crop
+from autopose.kinematic import Compose, KinematicAugment, _slow_drift, temporal_crop, time_warp
 from autopose.recognize import ClassicAugment, build_model, fit, prepare_clips
 from autopose.testing import procedural_dataset
 
-OFF = dict(segment=0, height=None, angle_deg=0, amplitude=None, yaw_deg=0, crop=None)
+OFF = dict(segment=0, height=None, angle_deg=0, amplitude=None, yaw_deg=0, crop=None, warp=0)
 
 
 def _lengths(x, js):
@@ -32,7 +32,7 @@ def test_every_joint_set_rigid_symmetric_and_bounded(name):
     """on every registered skeleton: finite float32 of the input's shape; each bone's length constant over the clip and within
     [(1 - segment) * height_lo, (1 + segment) * height_hi] of the input's; a left bone and its right partner scaled alike"""
     js = get_joint_set(name); x = _batch(js)
-    aug = KinematicAugment(name, segment=0.2, height=(0.8, 1.25), yaw_deg=0, crop=None)
+    aug = KinematicAugment(name, segment=0.2, height=(0.8, 1.25), yaw_deg=0, crop=None, warp=0)
     y = aug(x, np.random.default_rng(1))
     assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
     Lx, Ly = _lengths(x, js), _lengths(y.astype(np.float64), js)
@@ -44,6 +44,20 @@ def test_every_joint_set_rigid_symmetric_and_bounded(name):
     pairs = [(col[l], col[r]) for l, r in js.lr_pairs if l in col and r in col]
     for l, r in pairs: np.testing.assert_allclose(f[:, l], f[:, r], rtol=1e-5)
     np.testing.assert_allclose(y[:, :, js.root], x[:, :, js.root], atol=1e-6)   # the root's path is kept
+
+
+@pytest.mark.parametrize("name", joint_set_names())
+def test_time_warp_on_every_joint_set(name):
+    """the timing alone (the default warp, everything else off), on every skeleton: the root follows time_warp of the input
+    with the generator's first draw, keeping its first and last frames; the bones stay rigid; the frames between move"""
+    js = get_joint_set(name); x = _batch(js, T=16, seed=4)
+    aug = KinematicAugment(name, **(OFF | dict(warp=KinematicAugment(name).warp)))
+    y = aug(x, np.random.default_rng(7)).astype(np.float64)
+    log_speed = _slow_drift(np.random.default_rng(7), len(x), x.shape[1], ()) * aug.warp
+    np.testing.assert_allclose(y[:, :, js.root], time_warp(x, log_speed)[:, :, js.root], atol=1e-6)
+    np.testing.assert_allclose(y[:, [0, -1], js.root], x[:, [0, -1], js.root], atol=1e-6)
+    assert np.abs(y[:, 1:-1, js.root] - x[:, 1:-1, js.root]).max() > 1e-3
+    assert _lengths(y, js).std(1).max() < 1e-5
 
 
 @pytest.mark.parametrize("name", ["kinect_v1_msr", "smpl22", "h36m17"])

@@ -419,12 +419,14 @@ def test_bench_kinematic_option_reaches_the_transform_and_the_key(demo, bench):
     assert got["angle_deg"] == 9 and got["amplitude"] == [0.7, 1.3] and got["segment"] == KinematicAugment("ntu25").segment
     default = b.jobs_of(b.parse(["--arms", "autopose"]))[0]
     assert json.loads(b.job_key(default))["kinematic"] == b.reposing({}) != got
-    assert "warp" not in b.reposing({}) and b.reposing({"warp": 0.3})["warp"] == 0.3   # off: the keys of the runs made before it
+    assert b.reposing({})["warp"] == KinematicAugment("ntu25").warp > 0 and "warp" not in b.reposing({"warp": 0})   # off: the keys of the runs made before it
     imb, _ = make_imbalanced(demo.split("xsub_train"), 3, 1)
     try:
         b.KINEMATIC_KW.update(a.kinematic)
         solo, both = b.ARMS["autopose"].fn(imb, np.random.default_rng(0))[1], b.ARMS["autopose+classic"].fn(imb, np.random.default_rng(0))[1]
+        no_warp = b.ARMS["autopose+classic-no_warp"].fn(imb, np.random.default_rng(0))[1].transforms[0]
     finally: b.KINEMATIC_KW.clear()
+    assert (no_warp.warp, no_warp.angle_deg, no_warp.crop) == (0, 9, None) and both.transforms[0].warp == KinematicAugment("ntu25").warp > 0
     assert (solo.angle_deg, solo.amplitude, solo.yaw_deg) == (9, [0.7, 1.3], KinematicAugment("ntu25").yaw_deg)
     kin = both.transforms[0]
     assert (kin.angle_deg, kin.amplitude, kin.yaw_deg, kin.crop) == (9, [0.7, 1.3], 0, None)
@@ -441,7 +443,7 @@ def test_tuning_configs_are_valid_benchmark_invocations(bench):
     for name, (arm_, kw) in tune.CONFIGS.items():
         assert "." not in name and arm_.startswith("autopose+") and "no_kinematic" not in arm_, name
         a = b.parse(["--protocol", "val", "--arms", arm_, "--kinematic", json.dumps(tune.FIRST_GUESS | kw)])   # as main() trains it
-        assert a.arms == [arm_] and b.reposing(a.kinematic) == tune.FIRST_GUESS | kw and a.protocol == "val"
+        assert a.arms == [arm_] and b.reposing(a.kinematic) == tune.canonical(tune.FIRST_GUESS | kw) and a.protocol == "val"
     with pytest.raises(SystemExit): tune.main(["--configs", "angle12,nope"])
 
 
