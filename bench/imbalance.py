@@ -203,13 +203,15 @@ def autopose_balanced(train, rng, fill: float = 1.0, made=((), ()), **kw):
 KINEMATIC_KW: dict = {}
 
 
+def reposing_key(params: dict) -> dict:
+    "Re-posing parameters as keys and comparisons name them: a time warp of 0 (off) is left out, as in the runs made before it existed."
+    return {k: v for k, v in params.items() if not (k == "warp" and not v)}
+
+
 def reposing(kw: dict) -> dict:
-    """Every KinematicAugment parameter (but the skeleton) of the re-posing with `kw` over its defaults, as JSON values;
-    the time warp only when it is on (the keys of the runs made before it existed)."""
+    "Every KinematicAugment parameter (but the skeleton) of the re-posing with `kw` over its defaults, as JSON values (`reposing_key`)."
     aug = KinematicAugment("ntu25", **kw)
-    out = {f.name: (list(v) if isinstance(v := getattr(aug, f.name), tuple) else v) for f in fields(aug) if f.name != "joint_set"}
-    if not out["warp"]: del out["warp"]
-    return out
+    return reposing_key({f.name: (list(v) if isinstance(v := getattr(aug, f.name), tuple) else v) for f in fields(aug) if f.name != "joint_set"})
 
 
 def kinematic(train, classic: bool = False, **over):

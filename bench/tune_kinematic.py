@@ -26,11 +26,6 @@ ARM = "autopose+classic"
 FIRST_GUESS = {"segment": 0.1, "height": [0.9, 1.1], "angle_deg": 8.0, "amplitude": [0.8, 1.2], "yaw_deg": 30.0, "crop": [0.8, 1.0], "warp": 0.0}
 
 
-def canonical(reposing: dict) -> dict:
-    "Re-posing parameters as compared here: a time warp of 0 (off) is as good as none named (the files made before it existed)."
-    return {k: v for k, v in reposing.items() if not (k == "warp" and not v)}
-
-
 CONFIGS = {   # name -> (arm, KinematicAugment parameters that differ from FIRST_GUESS)
     "angle4": (ARM, {"angle_deg": 4.0}),
     "angle12": (ARM, {"angle_deg": 12.0}),
@@ -67,7 +62,7 @@ def main(argv=None):
     s = ref["settings"]
     if s.get("kinematic") or s["model"] != "tcn" or s["protocol"] != "val" or s["seeds"] != a.seeds:
         sys.exit(f"{ref_file}: expected the first guess's tcn runs on the validation protocol with {a.seeds} seeds, got {s}")
-    if canonical(s.get("reposing", FIRST_GUESS)) != canonical(FIRST_GUESS):   # files made before the defaults changed do not state them
+    if imbalance.reposing_key(s.get("reposing", FIRST_GUESS)) != imbalance.reposing_key(FIRST_GUESS):   # files made before the defaults changed do not state them
         sys.exit(f"{ref_file}: made with the re-posing {s['reposing']}, expected the first guess {FIRST_GUESS}")
     results, arms = {"first guess": cells(ref["runs"], ARM)}, {"first guess": ARM}
     base_arms = ("classic", "oversample+classic")
@@ -79,7 +74,7 @@ def main(argv=None):
                             "--kinematic", json.dumps(FIRST_GUESS | kw), "--out", str(out), "--resume"])
         runs = json.loads(out.with_suffix(".json").read_text())
         made = runs["settings"].get("reposing", FIRST_GUESS) | runs["settings"]["kinematic"]   # the stored files predate "reposing"
-        if canonical(made) != canonical(FIRST_GUESS | kw) or runs["settings"]["arms"] != [arms[name]]:
+        if imbalance.reposing_key(made) != imbalance.reposing_key(FIRST_GUESS | kw) or runs["settings"]["arms"] != [arms[name]]:
             sys.exit(f"{out}.json: made with {runs['settings']['arms']} --kinematic {runs['settings']['kinematic']}, "
                      f"expected {[arms[name]]} {kw}; delete it to re-run")
         results[name] = cells(runs["runs"], arms[name])
@@ -111,7 +106,7 @@ def main(argv=None):
     lines.append(f"\nHighest mean minority recall over the six cells: {best} "
                  f"({100 * summary[best]['minority']:+.1f} over the first guess, majority {100 * summary[best]['majority']:+.1f}).")
     now = imbalance.reposing({})
-    chosen = [n for n in results if arms[n] == ARM and canonical(FIRST_GUESS | CONFIGS.get(n, (ARM, {}))[1]) == canonical(now)]
+    chosen = [n for n in results if arms[n] == ARM and imbalance.reposing_key(FIRST_GUESS | CONFIGS.get(n, (ARM, {}))[1]) == imbalance.reposing_key(now)]
     lines.append(f"KinematicAugment's defaults now: `{json.dumps(now)}`" + (f" (config {chosen[0]})." if chosen else "."))
     md = "\n".join(lines) + "\n"
     (RESULTS / "kinematic_tuning.md").write_text(md)
