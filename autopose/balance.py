@@ -17,7 +17,7 @@ from .motion import fill_gaps
 from .synth import synthesize
 
 # %% auto #0
-__all__ = ['BalancePlan', 'balance_plan', 'laterality', 'merge_synthetic', 'repeat_real', 'balance', 'augment']
+__all__ = ['BalancePlan', 'balance_plan', 'laterality', 'merge_synthetic', 'keep_real_half', 'repeat_real', 'balance', 'augment']
 
 # %% ../nbs/09_balance.ipynb #c36e73da
 @dataclass(frozen=True)
@@ -147,27 +147,40 @@ def merge_synthetic(real: PoseDataset,      # the real clips
                        real.class_names, np.concatenate([subj(real), subj(synthetic)]), tuple(real.names) + tuple(synthetic.names),
                        splits, real.joint_set, {**real.meta, "balanced": True, "synthesis": dict(synthetic.meta)})
 
+def keep_real_half(labels,          # (N,) int: the real clips' classes
+                   new_labels,      # (M,) int: the synthetic clips' classes (`augment`'s second output)
+                   rng=0,           # which real clips fill the remainders (an int or a numpy Generator)
+                  ) -> np.ndarray:  # indices into real + synthetic (real first): the real ones sorted, then every synthetic clip once
+    """A training set of equal classes in which the real clips keep at least half of every class: each class with a real
+    clip gets N = 2 max(real, synthetic) of the fullest class clips, its synthetic clips once and its real clips repeated."""
+    labels, new_labels = np.asarray(labels), np.asarray(new_labels)
+    for n, v in (("labels", labels), ("new_labels", new_labels)):
+        if v.ndim != 1 or (v.size and (not np.issubdtype(v.dtype, np.integer) or v.min() < 0)):
+            raise ValueError(f"{n}: expected a 1-D array of class ids >= 0, got shape {v.shape}, dtype {v.dtype}")
+    if not labels.size: raise ValueError("labels: expected at least one real clip, got none")
+    rng, C = as_rng(rng), int(max(labels.max(), new_labels.max(initial=0))) + 1
+    R, S = np.bincount(labels, minlength=C), np.bincount(new_labels, minlength=C)
+    N, idx = 2 * int(np.maximum(R, S).max()), []
+    for c in np.flatnonzero(R):
+        own = np.flatnonzero(labels == c); q, r = divmod(N - int(S[c]), len(own))
+        idx += [np.tile(own, q), rng.choice(own, r, replace=False)]
+    return np.concatenate([np.sort(np.concatenate(idx)), len(labels) + np.arange(len(new_labels))])
+
 def repeat_real(train: PoseDataset,  # real + synthetic training clips (`merge_synthetic`, `balance`): its 'real' and 'synthetic' splits
                 rng=0,               # which real clips fill the remainders (an int or a numpy Generator)
                ) -> PoseDataset:     # every class with N clips: its synthetic clips once, its real clips repeated
-    "Equal classes in which the real clips keep at least half of every class: N = 2 max(real, synthetic) of the fullest class."
+    "`keep_real_half` on a merged dataset: equal classes in which the real clips keep at least half of every class."
     if not {"real", "synthetic"} <= set(train.splits):
         raise KeyError(f"train.splits: expected 'real' and 'synthetic' (a dataset from merge_synthetic or balance), got {sorted(train.splits)}")
-    rng, real, syn = as_rng(rng), np.asarray(train.splits["real"]), np.asarray(train.splits["synthetic"])
-    R, S = (np.bincount(train.labels[i], minlength=train.num_classes) for i in (real, syn))
-    N = 2 * int(np.maximum(R, S).max())
-    idx = []
-    for c in np.flatnonzero(R):
-        own = real[train.labels[real] == c]; q, r = divmod(N - int(S[c]), len(own))
-        idx += [np.tile(own, q), rng.choice(own, r, replace=False)]
-    idx = np.sort(np.concatenate(idx)); seen = {}
+    real, syn = np.asarray(train.splits["real"]), np.asarray(train.splits["synthetic"])
+    pos = keep_real_half(train.labels[real], train.labels[syn], rng)
+    order, n_real, seen = np.concatenate([real, syn])[pos], int((pos < len(real)).sum()), {}
     def name(i):
         seen[i] = seen.get(i, -1) + 1
         return train.names[i] if not seen[i] else f"{train.names[i]}#rep{seen[i]}"
-    order = np.concatenate([idx, syn])
     return PoseDataset([train.sequences[i] for i in order], train.labels[order], train.class_names, None if train.subjects is None else train.subjects[order],
-                       [name(i) for i in order], {"real": np.arange(len(idx)), "synthetic": np.arange(len(idx), len(order))},
-                       train.joint_set, {**train.meta, "repeat_real": {"clips_per_class": N}})
+                       [name(i) for i in order], {"real": np.arange(n_real), "synthetic": np.arange(n_real, len(order))},
+                       train.joint_set, {**train.meta, "repeat_real": {"clips_per_class": int(np.bincount(train.labels[order]).max())}})
 
 def _shortfall(syn: PoseDataset) -> dict: # {class: clips planned but not made} from `synthesize`'s counts
     return {k: v["requested"] - v["made"] for k, v in syn.meta["counts"].items() if v["made"] < v["requested"]}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import autopose
-from autopose.balance import BalancePlan, augment, balance, balance_plan, merge_synthetic, repeat_real
+from autopose.balance import BalancePlan, augment, balance, balance_plan, keep_real_half, merge_synthetic, repeat_real
 from autopose.core import get_joint_set, joint_set_names
 from autopose.datasets import load_msr_action3d
 from autopose.pyskl import read_pyskl, write_pyskl
@@ -163,6 +163,13 @@ def test_augment_msr(msr_train):
     assert any(len(s) == 2 for s, l in zip(src, lab) if l == 7)              # class 7 has several clips: mixes happen
     for x in new:
         assert bone_dev(x, ds.joint_set) <= 1e-5 and np.isfinite(x).all()
+    # the real clips kept at half of every class (keep_real_half): equal classes, every real clip kept, each synthetic clip once
+    idx = keep_real_half(labels, lab, rng=np.random.default_rng(0))
+    n, both = len(labels), np.concatenate([labels, lab])
+    N = 2 * int(np.bincount(labels).max())
+    assert np.bincount(both[idx]).tolist() == [N] * ds.num_classes
+    assert idx[idx >= n].tolist() == list(range(n, n + len(lab))) and set(idx[idx < n].tolist()) == set(range(n))
+    assert (np.bincount(both[idx[idx < n]], minlength=ds.num_classes) >= N // 2).all()
 
 
 def test_balance_msr(msr_train, tmp_path):
