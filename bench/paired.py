@@ -8,6 +8,10 @@ Runs are paired by (dataset, k, validation fold, seed): one recognizer trained f
 reduced training set, so the difference is the arms' alone. Per dataset and k it prints the number of pairs, the mean
 difference A − B in points with its standard error (std / sqrt(n)), how many pairs A wins and loses, and the same for
 majority recall. Pairs that only one side has are left out and counted.
+
+With `--below X` it also lists the pairs whose minority difference is below X points, with each minority class's
+recall in A and in B, and counts those in which some minority class is at 0 % in both arms (neither learnt it) or at
+100 % in both (no room): where a few classes decide a unit, the list shows which.
 """
 from __future__ import annotations
 
@@ -43,12 +47,26 @@ def paired(a: dict, b: dict) -> list[dict]:
     return out
 
 
+def below(a: dict, b: dict, x: float) -> list[dict]:
+    "The pairs whose minority difference A − B is below `x` points: their key, the difference, and (class, recall A, recall B) per minority class."
+    out = []
+    for key in sorted(a.keys() & b.keys(), key=lambda u: (u[0], -1 if u[1] is None else u[1], *u[2:])):
+        ra, rb = a[key], b[key]
+        diff = 100 * (ra["minority_recall"] - rb["minority_recall"])
+        if diff < x:
+            if ra["minority"] != rb["minority"]: raise SystemExit(f"pair {key}: the arms' minority classes differ ({ra['minority']} and {rb['minority']})")
+            out.append({"key": key, "diff": diff, "classes": [(c, 100 * ra["per_class_recall"][c], 100 * rb["per_class_recall"][c]) for c in ra["minority"]]})
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("a", help="FILE:ARM, the arm tested")
     ap.add_argument("b", help="FILE:ARM, the arm it is compared with")
+    ap.add_argument("--below", type=float, default=None, metavar="X", help="list the pairs whose minority difference is below X points")
     args = ap.parse_args(argv)
-    rows = paired(runs_of(args.a), runs_of(args.b))
+    ra, rb = runs_of(args.a), runs_of(args.b)
+    rows = paired(ra, rb)
     if not rows: raise SystemExit("no (dataset, k) in common")
     print(f"A = {args.a}\nB = {args.b}\npaired by (dataset, k, fold, seed); A − B in points, mean ± standard error\n")
     for r in rows:
@@ -56,6 +74,16 @@ def main(argv=None):
         print(f"{r['dataset']} k={r['k']}: n={r['n']}" + (f" ({r['unpaired']} unpaired left out)" if r["unpaired"] else "")
               + f"  minority {mi['mean']:+.2f} ± {mi['se']:.2f} (A better {mi['wins']}, worse {mi['losses']})"
               + f"  majority {ma['mean']:+.2f} ± {ma['se']:.2f}")
+    if args.below is not None:
+        low = below(ra, rb, args.below)
+        print(f"\n{len(low)} pairs with minority A − B below {args.below:g} points; per minority class: recall A / B (%)")
+        for u in low:
+            d, k, fold, seed = u["key"]
+            print(f"{d} k={k} fold {fold} seed {seed}: {u['diff']:+.1f}  " + ", ".join(f"class {c}: {x:.0f} / {y:.0f}" for c, x, y in u["classes"]))
+        zero = sum(any(x == 0 == y for _, x, y in u["classes"]) for u in low)
+        full = sum(any(x == 100 == y for _, x, y in u["classes"]) for u in low)
+        print(f"in {zero} of them a minority class is at 0 % in both arms; in {full}, one is at 100 % in both")
+        return rows, low
     return rows
 
 

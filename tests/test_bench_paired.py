@@ -35,3 +35,20 @@ def test_paired_bad_input(bench, tmp_path):
     for args, msg in [([str(f), f"{f}:x"], "expected FILE:ARM"), ([f"{tmp_path / 'no.json'}:x", f"{f}:x"], "no such results file"),
                       ([f"{f}:z", f"{f}:x"], "no runs of arm 'z'; its arms: ['x']"), ([f"{f}:x", f"{g}:x"], "no (dataset, k) in common")]:
         with pytest.raises(SystemExit, match=re.escape(msg)): p.main(args)
+
+
+def test_paired_below_lists_the_units_and_their_classes(bench, tmp_path, capsys):
+    """--below X: the pairs under X points with each minority class's recall in both arms, and the counts of pairs where
+    a class is at 0 % in both (neither learnt it) or at 100 % in both; pairs at or above X are not listed"""
+    p = bench("paired")
+    def run(arm, seed, per):
+        return _run(arm, seed, float(np.mean(per)), 0.9) | {"minority": [1, 2], "per_class_recall": [0.9, *per]}
+    a = [run("x", 0, [0.0, 1.0]), run("x", 1, [0.5, 1.0]), run("x", 2, [1.0, 1.0])]
+    b = [run("y", 0, [0.0, 1.0]), run("y", 1, [0.25, 1.0]), run("y", 2, [0.5, 0.5])]   # differences 0, +12.5, +50 points
+    (tmp_path / "r.json").write_text(json.dumps({"runs": a + b}))
+    rows, low = p.main([f"{tmp_path / 'r.json'}:x", f"{tmp_path / 'r.json'}:y", "--below", "20"])
+    assert [(u["key"][3], u["diff"]) for u in low] == [(0, 0.0), (1, 12.5)]
+    assert low[1]["classes"] == [(1, 50.0, 25.0), (2, 100.0, 100.0)]
+    out = capsys.readouterr().out
+    assert "2 pairs with minority A − B below 20 points" in out and "fold 0 seed 1: +12.5  class 1: 50 / 25, class 2: 100 / 100" in out
+    assert "in 1 of them a minority class is at 0 % in both arms; in 2, one is at 100 % in both" in out
