@@ -10,7 +10,7 @@ difference A − B in points with its standard error (std / sqrt(n)), how many p
 majority recall. Pairs that only one side has are left out and counted.
 
 With `--below X` it also lists the pairs whose minority difference is below X points, with each minority class's
-recall in A and in B, and counts those in which some minority class is at 0 % in both arms (neither learnt it) or at
+recall in A and in B, and counts per dataset and k those in which some minority class is at 0 % in both arms (neither learnt it) or at
 100 % in both (no room): where a few classes decide a unit, the list shows which.
 """
 from __future__ import annotations
@@ -80,9 +80,11 @@ def main(argv=None):
         for u in low:
             d, k, fold, seed = u["key"]
             print(f"{d} k={k} fold {fold} seed {seed}: {u['diff']:+.1f}  " + ", ".join(f"class {c}: {x:.0f} / {y:.0f}" for c, x, y in u["classes"]))
-        zero = sum(any(x == 0 == y for _, x, y in u["classes"]) for u in low)
-        full = sum(any(x == 100 == y for _, x, y in u["classes"]) for u in low)
-        print(f"in {zero} of them a minority class is at 0 % in both arms; in {full}, one is at 100 % in both")
+        for d, k in dict.fromkeys(u["key"][:2] for u in low):
+            cell = [u for u in low if u["key"][:2] == (d, k)]
+            zero = sum(any(x == 0 == y for _, x, y in u["classes"]) for u in cell)
+            full = sum(any(x == 100 == y for _, x, y in u["classes"]) for u in cell)
+            print(f"{d} k={k}: {len(cell)} pairs below; in {zero} of them a minority class is at 0 % in both arms, in {full} one is at 100 % in both")
         return rows, low
     return rows
 

@@ -51,4 +51,4 @@ def test_paired_below_lists_the_units_and_their_classes(bench, tmp_path, capsys)
     assert low[1]["classes"] == [(1, 50.0, 25.0), (2, 100.0, 100.0)]
     out = capsys.readouterr().out
     assert "2 pairs with minority A − B below 20 points" in out and "fold 0 seed 1: +12.5  class 1: 50 / 25, class 2: 100 / 100" in out
-    assert "in 1 of them a minority class is at 0 % in both arms; in 2, one is at 100 % in both" in out
+    assert "msr_action3d k=1: 2 pairs below; in 1 of them a minority class is at 0 % in both arms, in 2 one is at 100 % in both" in out
