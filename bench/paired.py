@@ -10,8 +10,8 @@ difference A − B in points with its standard error (std / sqrt(n)), how many p
 majority recall. Pairs that only one side has are left out and counted.
 
 With `--below X` it also lists the pairs whose minority difference is below X points, with each minority class's
-recall in A and in B, and counts per dataset and k those in which some minority class is at 0 % in both arms (neither learnt it) or at
-100 % in both (no room): where a few classes decide a unit, the list shows which.
+recall in A and in B, and counts per dataset and k those in which some minority class is at 0 % in both arms
+(neither learnt it) or at 100 % in both (no room): where a few classes decide a unit, the list shows which.
 """
 from __future__ import annotations
 
