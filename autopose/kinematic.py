@@ -39,7 +39,10 @@ def time_warp(x: np.ndarray,         # (B, T, J, 3)
               log_speed: np.ndarray, # (B, T) log of the playback speed along each clip (0: as recorded)
              ) -> np.ndarray:        # (B, T, J, 3) each clip replayed at that varying speed, first and last frames kept
     "Replay each clip faster where `log_speed` > 0 and slower where it is < 0, over the same span (linear interpolation)."
-    T = x.shape[1]
+    x, log_speed = np.asarray(x), np.asarray(log_speed, dtype=np.float64); T = x.shape[1] if x.ndim == 4 else 0
+    if x.ndim != 4 or T < 2: raise ValueError(f"time_warp: expected x of shape (B, T, J, 3) with T >= 2, got {x.shape}")
+    if log_speed.shape != x.shape[:2] or not np.isfinite(log_speed).all():
+        raise ValueError(f"time_warp: expected a finite log_speed of shape {x.shape[:2]} (one value per clip and frame), got shape {log_speed.shape}")
     v = np.exp(0.5 * (log_speed[:, 1:] + log_speed[:, :-1]))                 # (B, T - 1) speed between frames
     pos = np.concatenate([np.zeros((len(x), 1)), np.cumsum(v, 1)], 1)
     return _resample(x, pos * (T - 1) / pos[:, -1:])
